@@ -1,0 +1,13 @@
+//! Conversations and their messages.
+
+mod key;
+mod model;
+mod store;
+
+pub use key::ConversationKey;
+pub use model::{
+    AgentUsage, Appended, Conversation, ConversationHit, ConversationScope, ConversationSummary,
+    ConversationUpdate, MessageContent, MessageRole, NewMessage, Page, PageRequest, StoredMessage,
+    ToolCallRecord,
+};
+pub use store::{ConversationError, ConversationStore};

@@ -1,0 +1,19 @@
+//! Domain of the agents service: entities, value objects, typed errors and the
+//! ports (traits) that adapters implement. No I/O and no framework types live
+//! here, so the core can be embedded anywhere and tested with in-memory fakes.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod account;
+pub mod billing;
+pub mod clock;
+pub mod conversation;
+pub mod error;
+pub mod health;
+pub mod ids;
+pub mod limiter;
+pub mod llm;
+pub mod search;
+
+pub use error::{FieldError, StoreError};
+pub use ids::{PlanId, SubscriptionId, TenantId, UserId};

@@ -1,0 +1,8 @@
+//! The chat-model port: a streaming interface over any OpenAI-compatible
+//! (or other) model.
+
+mod model;
+mod port;
+
+pub use model::{ChatMessage, FinishReason, ModelEvent, ModelRequest, TokenUsage, ToolCall, ToolSpec};
+pub use port::{ChatModel, LlmError, ModelStream};
