@@ -1,1 +1,7 @@
-//! placeholder
+//! Adapters implementing the domain's ports: in-memory stores for tests and
+//! embedding, sea-orm stores for Postgres and SQLite, and HTTP clients for
+//! OpenAI-compatible models, Tavily and Stripe.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod memory;

@@ -1,1 +1,8 @@
-//! placeholder
+//! Use cases of the agents service. Depends only on the domain's ports, so
+//! any adapter can be swapped in and every use case runs over in-memory fakes.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod agents;
+pub mod health;
+pub mod tools;

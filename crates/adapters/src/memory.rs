@@ -1,0 +1,3 @@
+//! In-memory implementations of the store ports: for tests, development and
+//! embedders. Each holds its state behind one lock, which is what makes
+//! concurrent appends gap-free.
