@@ -1,0 +1,9 @@
+DROP TABLE IF EXISTS agent_messages;
+DROP TABLE IF EXISTS agent_conversations;
+DROP TABLE IF EXISTS subscription_usage;
+DROP TABLE IF EXISTS subscription_invoices;
+DROP TABLE IF EXISTS tenant_subscriptions;
+DROP TABLE IF EXISTS plan_features;
+DROP TABLE IF EXISTS users;
+DROP TABLE IF EXISTS billing_plans;
+DROP TABLE IF EXISTS tenant_accounts;

@@ -1,0 +1,3 @@
+DROP INDEX ix_agent_conversations_tenant_user_updated;
+ALTER TABLE agent_conversations DROP CONSTRAINT uq_agent_conversations_tenant_key;
+ALTER TABLE agent_conversations ADD CONSTRAINT uq_agent_conversations_key UNIQUE (conversation_key);

@@ -1,0 +1,3 @@
+DROP INDEX ix_agent_conversations_tenant_user_updated;
+DROP INDEX uq_agent_conversations_tenant_key;
+CREATE UNIQUE INDEX uq_agent_conversations_key ON agent_conversations (conversation_key);
