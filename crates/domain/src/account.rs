@@ -14,3 +14,7 @@ pub use model::{Member, Membership, NewTenant, NewUser, Tenant, TenantWithRole, 
 pub use role::Role;
 pub use store::{AccountError, AccountStore, AuthContext, TenantRef};
 pub use values::{DisplayName, Email, Password, Slug, TenantName, Username};
+#[cfg(any(test, feature = "mocks"))]
+pub use credentials::{MockPasswordHasher, MockRefreshTokenStore, MockTokenIssuer};
+#[cfg(any(test, feature = "mocks"))]
+pub use store::MockAccountStore;

@@ -10,3 +10,7 @@ pub use model::{
     UsageReport, UsageTotal,
 };
 pub use store::{BillingError, BillingStore};
+#[cfg(any(test, feature = "mocks"))]
+pub use gateway::MockPaymentGateway;
+#[cfg(any(test, feature = "mocks"))]
+pub use store::MockBillingStore;

@@ -11,3 +11,5 @@ pub use model::{
     ToolCallRecord,
 };
 pub use store::{ConversationError, ConversationStore};
+#[cfg(any(test, feature = "mocks"))]
+pub use store::MockConversationStore;

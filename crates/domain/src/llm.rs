@@ -6,3 +6,5 @@ mod port;
 
 pub use model::{ChatMessage, FinishReason, ModelEvent, ModelRequest, TokenUsage, ToolCall, ToolSpec};
 pub use port::{ChatModel, LlmError, ModelStream};
+#[cfg(any(test, feature = "mocks"))]
+pub use port::MockChatModel;

@@ -1,0 +1,111 @@
+//! The app builder shared by `main`, the tests and embedders, and `serve`.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use utoipa::OpenApi;
+use utoipa_actix_web::{AppExt, scope};
+
+use crate::cors::{CorsSettings, cors};
+use crate::error::{ErrorEnvelope, json_config, path_config, query_config};
+use crate::middleware::{error_envelope, request_context};
+use crate::routes::fallback::{RouteTable, not_matched};
+use crate::routes::openapi::{OpenApiDoc, openapi_json};
+use crate::routes::{agents, health, root, tools};
+use crate::state::AppState;
+
+/// HTTP-level settings.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// CORS policy.
+    pub cors: CorsSettings,
+    /// Worker threads; `None` uses one per core.
+    pub workers: Option<usize>,
+    /// Seconds in-flight requests get to finish on shutdown.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 256 * 1024,
+            cors: CorsSettings {
+                origins: vec!["*".into()],
+                methods: vec!["*".into()],
+                headers: vec!["*".into()],
+            },
+            workers: None,
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Agents service API", description = "Multi-tenant AI agents: chat, tools, handoffs, history, billing."),
+    components(schemas(ErrorEnvelope)),
+    tags(
+        (name = "health", description = "Probes"),
+        (name = "meta", description = "Service directory"),
+        (name = "agents", description = "Agents and tools"),
+    )
+)]
+struct BaseDoc;
+
+/// Builds the application: routes, extractor configuration, the OpenAPI
+/// document, and the middleware stack.
+pub fn build_app(
+    state: AppState,
+    settings: HttpSettings,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let mut base = BaseDoc::openapi();
+    base.info.version = state.info.version.clone();
+    let (app, doc) = App::new()
+        .into_utoipa_app()
+        .openapi(base)
+        .app_data(web::Data::new(state))
+        .app_data(json_config(settings.max_body_bytes))
+        .app_data(web::PayloadConfig::new(settings.max_body_bytes))
+        .app_data(path_config())
+        .app_data(query_config())
+        .configure(root::configure)
+        .configure(health::configure)
+        .service(scope::scope("/api/v1").configure(agents::configure).configure(tools::configure))
+        .split_for_parts();
+    let table = RouteTable::from_openapi(&doc);
+    app.app_data(web::Data::new(OpenApiDoc(Arc::new(doc))))
+        .app_data(web::Data::new(table))
+        .route("/openapi.json", web::get().to(openapi_json))
+        .default_service(web::to(not_matched))
+        .wrap(cors(&settings.cors))
+        .wrap(from_fn(error_envelope))
+        .wrap(from_fn(request_context))
+}
+
+/// Starts serving on `listener`. The returned server stops gracefully on
+/// SIGINT/SIGTERM, giving in-flight requests `shutdown_timeout_secs`.
+pub fn serve(listener: TcpListener, state: AppState, settings: HttpSettings) -> std::io::Result<Server> {
+    let settings = Arc::new(settings);
+    let factory_settings = Arc::clone(&settings);
+    let mut server = HttpServer::new(move || build_app(state.clone(), factory_settings.as_ref().clone()))
+        .shutdown_timeout(settings.shutdown_timeout_secs)
+        .listen(listener)?;
+    if let Some(workers) = settings.workers {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}

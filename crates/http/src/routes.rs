@@ -1,0 +1,8 @@
+//! Route modules, one resource each, each exposing `configure`.
+
+pub mod agents;
+pub mod fallback;
+pub mod health;
+pub mod openapi;
+pub mod root;
+pub mod tools;

@@ -1,0 +1,31 @@
+//! What handlers can reach: application services, never adapters.
+
+use std::sync::Arc;
+
+use agents_application::agents::AgentCatalog;
+use agents_application::health::HealthService;
+use agents_application::tools::ToolRegistry;
+
+/// Static facts about this service, shown by `/` and the probes.
+#[derive(Debug, Clone)]
+pub struct AppInfo {
+    /// Service name.
+    pub name: String,
+    /// Service description.
+    pub description: String,
+    /// Reported version.
+    pub version: String,
+}
+
+/// Shared state of every worker.
+#[derive(Clone)]
+pub struct AppState {
+    /// Name, version, description.
+    pub info: Arc<AppInfo>,
+    /// Probes.
+    pub health: Arc<HealthService>,
+    /// The agents this server runs.
+    pub agents: Arc<AgentCatalog>,
+    /// The tools agents may call.
+    pub tools: Arc<ToolRegistry>,
+}
