@@ -1,10 +1,12 @@
 //! Agent definitions: the built-ins and those declared in configuration.
 
 mod builtin;
+mod status;
 
 use std::collections::BTreeMap;
 
 pub use builtin::builtin_agents;
+pub use status::{AgentListing, AgentService, AgentStatus, AgentStatusError};
 
 /// An agent: instructions for a model, the tools it may call and the agents
 /// it may hand off to.
@@ -61,8 +63,10 @@ impl AgentCatalog {
     /// Builds a catalog from the built-ins plus `extra` (which replace
     /// built-ins of the same name), checking every handoff target and tool.
     pub fn new(extra: Vec<AgentDefinition>, known_tools: &[&str]) -> Result<Self, CatalogError> {
-        let mut agents: BTreeMap<String, AgentDefinition> =
-            builtin_agents().into_iter().map(|a| (a.name.clone(), a)).collect();
+        let mut agents: BTreeMap<String, AgentDefinition> = builtin_agents()
+            .into_iter()
+            .map(|a| (a.name.clone(), a))
+            .collect();
         for agent in extra {
             let valid = !agent.name.is_empty()
                 && agent.name.len() <= 64
@@ -82,7 +86,11 @@ impl AgentCatalog {
                     target: target.clone(),
                 });
             }
-            if let Some(tool) = agent.tools.iter().find(|t| !known_tools.contains(&t.as_str())) {
+            if let Some(tool) = agent
+                .tools
+                .iter()
+                .find(|t| !known_tools.contains(&t.as_str()))
+            {
                 return Err(CatalogError::UnknownTool {
                     agent: agent.name.clone(),
                     tool: tool.clone(),
@@ -134,7 +142,10 @@ mod tests {
         let catalog = AgentCatalog::new(vec![], TOOLS).expect("valid");
         let names: Vec<_> = catalog.all().map(|a| a.name.as_str()).collect();
         assert_eq!(names, ["code_assistant", "data_analyst", "triage"]);
-        assert_eq!(catalog.resolve(Some("triage")).handoffs, ["code_assistant", "data_analyst"]);
+        assert_eq!(
+            catalog.resolve(Some("triage")).handoffs,
+            ["code_assistant", "data_analyst"]
+        );
     }
 
     #[test]
@@ -146,16 +157,26 @@ mod tests {
 
     #[test]
     fn configured_agents_are_checked() {
-        let ok = AgentCatalog::new(vec![agent("legal", &["triage"], &["get_current_time"])], TOOLS).expect("valid");
+        let ok = AgentCatalog::new(
+            vec![agent("legal", &["triage"], &["get_current_time"])],
+            TOOLS,
+        )
+        .expect("valid");
         assert!(ok.get("legal").is_some());
         assert_eq!(
             AgentCatalog::new(vec![agent("legal", &["ghost"], &[])], TOOLS).err(),
-            Some(CatalogError::UnknownHandoff { agent: "legal".into(), target: "ghost".into() })
+            Some(CatalogError::UnknownHandoff {
+                agent: "legal".into(),
+                target: "ghost".into()
+            })
         );
         assert!(matches!(
             AgentCatalog::new(vec![agent("legal", &[], &["rm_rf"])], TOOLS),
             Err(CatalogError::UnknownTool { .. })
         ));
-        assert!(matches!(AgentCatalog::new(vec![agent("Bad Name", &[], &[])], TOOLS), Err(CatalogError::BadName(_))));
+        assert!(matches!(
+            AgentCatalog::new(vec![agent("Bad Name", &[], &[])], TOOLS),
+            Err(CatalogError::BadName(_))
+        ));
     }
 }

@@ -4,5 +4,11 @@
 #![warn(missing_docs)]
 
 pub mod agents;
+pub mod chat;
+pub mod conversations;
 pub mod health;
+pub mod runtime;
 pub mod tools;
+
+#[cfg(test)]
+mod testing;

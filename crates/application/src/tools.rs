@@ -48,7 +48,11 @@ pub trait Tool: Send + Sync {
         true
     }
     /// Runs the tool with arguments already checked against `parameters`.
-    async fn call(&self, context: ToolContext, arguments: serde_json::Value) -> Result<String, ToolError>;
+    async fn call(
+        &self,
+        context: ToolContext,
+        arguments: serde_json::Value,
+    ) -> Result<String, ToolError>;
 }
 
 /// The tools of this server, by name.
@@ -86,7 +90,11 @@ impl ToolRegistry {
 
     /// Distinct categories, sorted.
     pub fn categories(&self) -> Vec<String> {
-        let mut categories: Vec<String> = self.tools.values().map(|t| t.category().to_owned()).collect();
+        let mut categories: Vec<String> = self
+            .tools
+            .values()
+            .map(|t| t.category().to_owned())
+            .collect();
         categories.sort();
         categories.dedup();
         categories

@@ -34,7 +34,11 @@ impl Tool for CurrentTimeTool {
     fn parameters(&self) -> serde_json::Value {
         serde_json::json!({"type": "object", "properties": {}, "additionalProperties": false})
     }
-    async fn call(&self, _context: ToolContext, _arguments: serde_json::Value) -> Result<String, ToolError> {
+    async fn call(
+        &self,
+        _context: ToolContext,
+        _arguments: serde_json::Value,
+    ) -> Result<String, ToolError> {
         self.clock
             .now()
             .format(&Rfc3339)

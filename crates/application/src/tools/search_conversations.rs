@@ -42,14 +42,24 @@ impl Tool for SearchConversationsTool {
             "additionalProperties": false
         })
     }
-    async fn call(&self, context: ToolContext, arguments: serde_json::Value) -> Result<String, ToolError> {
+    async fn call(
+        &self,
+        context: ToolContext,
+        arguments: serde_json::Value,
+    ) -> Result<String, ToolError> {
         let query = arguments
             .get("query")
             .and_then(|q| q.as_str())
             .map(str::trim)
             .filter(|q| !q.is_empty())
-            .ok_or_else(|| ToolError::InvalidArguments("'query' must be a non-empty string".into()))?;
-        let limit = arguments.get("limit").and_then(|l| l.as_u64()).unwrap_or(5).clamp(1, 20);
+            .ok_or_else(|| {
+                ToolError::InvalidArguments("'query' must be a non-empty string".into())
+            })?;
+        let limit = arguments
+            .get("limit")
+            .and_then(|l| l.as_u64())
+            .unwrap_or(5)
+            .clamp(1, 20);
         let hits = self
             .store
             .search(context.scope, query, limit)

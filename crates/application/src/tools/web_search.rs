@@ -76,18 +76,27 @@ impl Tool for WebSearchTool {
     fn available(&self) -> bool {
         self.search.is_some()
     }
-    async fn call(&self, _context: ToolContext, arguments: serde_json::Value) -> Result<String, ToolError> {
-        let search = self
-            .search
-            .as_ref()
-            .ok_or_else(|| ToolError::Failed("search failed: web search is not configured".into()))?;
+    async fn call(
+        &self,
+        _context: ToolContext,
+        arguments: serde_json::Value,
+    ) -> Result<String, ToolError> {
+        let search = self.search.as_ref().ok_or_else(|| {
+            ToolError::Failed("search failed: web search is not configured".into())
+        })?;
         let query = arguments
             .get("query")
             .and_then(|q| q.as_str())
             .map(str::trim)
             .filter(|q| !q.is_empty())
-            .ok_or_else(|| ToolError::InvalidArguments("'query' must be a non-empty string".into()))?;
-        let max = arguments.get("max_results").and_then(|m| m.as_u64()).unwrap_or(5).clamp(1, 10) as u8;
+            .ok_or_else(|| {
+                ToolError::InvalidArguments("'query' must be a non-empty string".into())
+            })?;
+        let max = arguments
+            .get("max_results")
+            .and_then(|m| m.as_u64())
+            .unwrap_or(5)
+            .clamp(1, 10) as u8;
         let results = search
             .search(query, max)
             .await

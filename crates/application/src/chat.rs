@@ -1,0 +1,253 @@
+//! The chat use case: validate a message, store it, run the agent in the
+//! background and report every step as a [`ChatEvent`]. The streaming
+//! endpoint forwards the events; the plain endpoint collects them.
+
+mod error;
+mod guard;
+mod prepare;
+mod turn;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use agents_domain::clock::Clock;
+use agents_domain::conversation::{
+    ConversationKey, ConversationScope, ConversationStore, ToolCallRecord,
+};
+use agents_domain::llm::TokenUsage;
+use tokio::sync::mpsc;
+
+use crate::runtime::{AgentRuntime, HandoffRecord, RunEvent};
+
+pub use error::ChatError;
+pub use guard::{NoTurnGuard, TurnGuard, TurnOutcome, TurnPermit, TurnRefused};
+
+/// Tunables of the chat use case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatSettings {
+    /// Earlier user/assistant messages sent to the model
+    /// (`CHAT_HISTORY_MESSAGES`).
+    pub history_messages: u64,
+    /// Longest message in characters after trimming.
+    pub max_message_chars: usize,
+}
+
+impl Default for ChatSettings {
+    fn default() -> Self {
+        Self {
+            history_messages: 20,
+            max_message_chars: 32_000,
+        }
+    }
+}
+
+/// A chat request as the client sent it; validated by [`ChatService::start`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChatRequest {
+    /// The user's message (1..=32,000 characters after trimming).
+    pub message: String,
+    /// The conversation to continue; `None` starts a new one.
+    pub conversation_id: Option<String>,
+    /// The agent to ask; unknown names fall back to `triage`, `None`
+    /// resumes the conversation's last agent.
+    pub agent_type: Option<String>,
+}
+
+/// The full answer of a chat turn (the body of `POST /api/v1/chat`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatReply {
+    /// The answer text.
+    pub response: String,
+    /// The conversation, normalised as stored.
+    pub conversation_id: ConversationKey,
+    /// The agent that answered.
+    pub agent_used: String,
+    /// Whether any handoff happened.
+    pub handoff_occurred: bool,
+    /// The model of the answering agent.
+    pub model_used: String,
+    /// Tools offered to the answering agent.
+    pub tools_available: Vec<String>,
+    /// Tool calls of the turn.
+    pub tool_calls: Vec<ToolCallRecord>,
+    /// Handoffs of the turn (`Display` gives `from->to`).
+    pub handoffs: Vec<HandoffRecord>,
+    /// Tokens over every model call of the turn.
+    pub usage: TokenUsage,
+}
+
+/// One event of a chat turn. Exactly one `Done` or `Error` ends every run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChatEvent {
+    /// Answer text as it arrives.
+    Delta(String),
+    /// A tool is about to run.
+    ToolCall {
+        /// Tool name.
+        name: String,
+        /// Its arguments.
+        arguments: serde_json::Value,
+    },
+    /// A tool finished.
+    ToolResult {
+        /// Tool name.
+        name: String,
+        /// Start of its result.
+        result_preview: String,
+    },
+    /// Another agent took over (from now on `agent_used` is `to`).
+    Handoff {
+        /// Previous agent.
+        from: String,
+        /// New agent.
+        to: String,
+    },
+    /// The answer is complete and stored.
+    Done(ChatReply),
+    /// The run failed; the user's message stays stored.
+    Error(ChatError),
+}
+
+impl From<RunEvent> for ChatEvent {
+    fn from(event: RunEvent) -> Self {
+        match event {
+            RunEvent::Delta(text) => ChatEvent::Delta(text),
+            RunEvent::ToolCall { name, arguments } => ChatEvent::ToolCall { name, arguments },
+            RunEvent::ToolResult {
+                name,
+                result_preview,
+            } => ChatEvent::ToolResult {
+                name,
+                result_preview,
+            },
+            RunEvent::Handoff { from, to } => ChatEvent::Handoff { from, to },
+        }
+    }
+}
+
+/// An accepted chat turn, running in the background. Dropping it does not
+/// stop the run: the answer is stored either way.
+#[derive(Debug)]
+pub struct ChatRun {
+    /// The conversation, normalised (a new id when none was given).
+    pub conversation_id: ConversationKey,
+    /// The agent the run starts with.
+    pub agent: String,
+    /// The run's events; ends after `Done` or `Error`.
+    pub events: mpsc::UnboundedReceiver<ChatEvent>,
+}
+
+impl ChatRun {
+    /// The next event, `None` after the terminal one.
+    pub async fn next(&mut self) -> Option<ChatEvent> {
+        self.events.recv().await
+    }
+
+    /// Waits for the end of the run: the reply, or why there is none.
+    pub async fn collect(mut self) -> Result<ChatReply, ChatError> {
+        while let Some(event) = self.events.recv().await {
+            match event {
+                ChatEvent::Done(reply) => return Ok(reply),
+                ChatEvent::Error(error) => return Err(error),
+                _ => {}
+            }
+        }
+        Err(ChatError::Internal("the run ended without a result".into()))
+    }
+}
+
+/// Chat turns: shared by the plain and the streaming endpoint.
+#[derive(Clone)]
+pub struct ChatService {
+    runtime: Arc<AgentRuntime>,
+    store: Arc<dyn ConversationStore>,
+    clock: Arc<dyn Clock>,
+    guard: Arc<dyn TurnGuard>,
+    settings: ChatSettings,
+}
+
+impl ChatService {
+    /// A chat service without a turn guard (no quota, nothing counted).
+    pub fn new(
+        runtime: Arc<AgentRuntime>,
+        store: Arc<dyn ConversationStore>,
+        clock: Arc<dyn Clock>,
+        settings: ChatSettings,
+    ) -> Self {
+        Self {
+            runtime,
+            store,
+            clock,
+            guard: Arc::new(NoTurnGuard),
+            settings,
+        }
+    }
+
+    /// The same service with `guard` checking and counting each turn.
+    pub fn with_turn_guard(mut self, guard: Arc<dyn TurnGuard>) -> Self {
+        self.guard = guard;
+        self
+    }
+
+    /// Validates the request, asks the turn guard, loads the history,
+    /// stores the user's message and starts the run on the tokio runtime.
+    /// Errors here mean nothing was stored and nothing counted. The run
+    /// continues, and its answer is stored, even if the returned
+    /// [`ChatRun`] is dropped.
+    pub async fn start(
+        &self,
+        scope: ConversationScope,
+        request: ChatRequest,
+    ) -> Result<ChatRun, ChatError> {
+        let prepared = prepare::validate(&request, &self.settings)?;
+        let permit = match self.guard.before_turn(scope.tenant_id).await {
+            Ok(permit) => permit,
+            Err(TurnRefused::QuotaExceeded {
+                message,
+                retry_after,
+            }) => {
+                return Err(ChatError::QuotaExceeded {
+                    message,
+                    retry_after,
+                });
+            }
+            Err(TurnRefused::Unavailable(message)) => {
+                return Err(ChatError::ServiceUnavailable(message));
+            }
+        };
+        let accepted = prepare::accept(self, scope, prepared, &permit).await;
+        let turn = match accepted {
+            Ok(turn) => turn,
+            Err(error) => {
+                let outcome = TurnOutcome {
+                    usage: TokenUsage::default(),
+                    succeeded: false,
+                };
+                self.guard
+                    .after_turn(scope.tenant_id, permit, outcome)
+                    .await;
+                return Err(error);
+            }
+        };
+        let (sender, events) = mpsc::unbounded_channel();
+        let run = ChatRun {
+            conversation_id: turn.key.clone(),
+            agent: turn.run.agent.clone(),
+            events,
+        };
+        tokio::spawn(turn::complete(self.clone(), turn, permit, sender));
+        Ok(run)
+    }
+
+    /// Runs a turn to its end: [`start`](Self::start) then
+    /// [`ChatRun::collect`].
+    pub async fn chat(
+        &self,
+        scope: ConversationScope,
+        request: ChatRequest,
+    ) -> Result<ChatReply, ChatError> {
+        self.start(scope, request).await?.collect().await
+    }
+}

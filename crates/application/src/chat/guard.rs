@@ -1,0 +1,70 @@
+//! The hook billing plugs into: asked before a turn is accepted and told
+//! what the turn consumed after it ends.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use agents_domain::TenantId;
+use agents_domain::llm::TokenUsage;
+use async_trait::async_trait;
+
+/// Permission to run one turn, with the limits that apply to it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TurnPermit {
+    /// Tools this tenant may not use (e.g. `tavily_search` when the plan
+    /// turns web search off).
+    pub disabled_tools: BTreeSet<String>,
+    /// Opaque handle the guard gets back in `after_turn` (e.g. the usage
+    /// record to give back when the turn fails).
+    pub reservation: Option<String>,
+}
+
+/// Why a turn may not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TurnRefused {
+    /// A plan limit is reached (429 `quota_exceeded`).
+    #[error("{message}")]
+    QuotaExceeded {
+        /// Which limit, for the client.
+        message: String,
+        /// When the limit resets, when known.
+        retry_after: Option<Duration>,
+    },
+    /// The guard's own store did not answer (503).
+    #[error("quota check unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// How an accepted turn ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TurnOutcome {
+    /// Tokens the model used (also for failed turns, up to the failure).
+    pub usage: TokenUsage,
+    /// Whether an answer was produced and stored.
+    pub succeeded: bool,
+}
+
+/// Checks and counts chat turns per tenant. `before_turn` runs before
+/// anything is stored; every permit it grants is returned through exactly
+/// one `after_turn`, including turns refused later (usage then zero).
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait TurnGuard: Send + Sync {
+    /// Accepts (and may count) a turn for `tenant`, or refuses it.
+    async fn before_turn(&self, tenant: TenantId) -> Result<TurnPermit, TurnRefused>;
+    /// Records how the turn ended. Failures here are the guard's to log:
+    /// the answer has already been given.
+    async fn after_turn(&self, tenant: TenantId, permit: TurnPermit, outcome: TurnOutcome);
+}
+
+/// The guard used without billing: allows everything, counts nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTurnGuard;
+
+#[async_trait]
+impl TurnGuard for NoTurnGuard {
+    async fn before_turn(&self, _tenant: TenantId) -> Result<TurnPermit, TurnRefused> {
+        Ok(TurnPermit::default())
+    }
+    async fn after_turn(&self, _tenant: TenantId, _permit: TurnPermit, _outcome: TurnOutcome) {}
+}

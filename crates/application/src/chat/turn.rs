@@ -1,0 +1,111 @@
+//! The background half of a chat turn: run the agent, store the answer,
+//! report to the turn guard, then send the terminal event. Sending never
+//! fails the turn: a consumer that went away just stops receiving.
+
+use std::time::Instant;
+
+use agents_domain::conversation::{ConversationUpdate, MessageContent, MessageRole, NewMessage};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::prepare::AcceptedTurn;
+use super::{ChatError, ChatEvent, ChatReply, ChatService, TurnOutcome, TurnPermit};
+use crate::runtime::RunSummary;
+
+/// Runs an accepted turn to its end.
+pub(super) async fn complete(
+    service: ChatService,
+    turn: AcceptedTurn,
+    permit: TurnPermit,
+    events: UnboundedSender<ChatEvent>,
+) {
+    let started = Instant::now();
+    let entrypoint = turn.run.agent.clone();
+    let emit = |event| {
+        let _ = events.send(ChatEvent::from(event));
+    };
+    let result = service.runtime.run(turn.run.clone(), &emit).await;
+    let latency_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
+    let tenant = turn.scope.tenant_id;
+
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(failure) => {
+            tracing::warn!(
+                conversation = %turn.key,
+                agent = %failure.agent,
+                error = %failure.error,
+                "chat run failed; the user message stays stored"
+            );
+            let outcome = TurnOutcome {
+                usage: failure.usage,
+                succeeded: false,
+            };
+            service.guard.after_turn(tenant, permit, outcome).await;
+            let _ = events.send(ChatEvent::Error(failure.error.into()));
+            return;
+        }
+    };
+
+    let stored = store_answer(&service, &turn, &entrypoint, &summary, latency_ms).await;
+    let outcome = TurnOutcome {
+        usage: summary.usage,
+        succeeded: stored.is_ok(),
+    };
+    service.guard.after_turn(tenant, permit, outcome).await;
+    let event = match stored {
+        Ok(()) => ChatEvent::Done(ChatReply {
+            response: summary.text,
+            conversation_id: turn.key,
+            agent_used: summary.agent,
+            handoff_occurred: !summary.handoffs.is_empty(),
+            model_used: summary.model,
+            tools_available: summary.tools_available,
+            tool_calls: summary.tool_calls,
+            handoffs: summary.handoffs,
+            usage: summary.usage,
+        }),
+        Err(error) => {
+            tracing::error!(conversation = %turn.key, %error, "could not store the assistant message");
+            ChatEvent::Error(error)
+        }
+    };
+    let _ = events.send(event);
+}
+
+/// Appends the assistant message and updates the conversation's counters in
+/// one store call.
+async fn store_answer(
+    service: &ChatService,
+    turn: &AcceptedTurn,
+    entrypoint: &str,
+    summary: &RunSummary,
+    latency_ms: i32,
+) -> Result<(), ChatError> {
+    let prompt = i32::try_from(summary.usage.prompt_tokens).unwrap_or(i32::MAX);
+    let completion = i32::try_from(summary.usage.completion_tokens).unwrap_or(i32::MAX);
+    let message = NewMessage {
+        role: MessageRole::Assistant,
+        agent_type: Some(summary.agent.clone()),
+        content: MessageContent {
+            text: summary.text.clone(),
+            tool_calls: summary.tool_calls.clone(),
+        },
+        token_count_prompt: Some(prompt),
+        token_count_completion: Some(completion),
+        latency_ms: Some(latency_ms),
+        run_id: Some(turn.run_id.clone()),
+        created_at: service.clock.now(),
+    };
+    let update = ConversationUpdate {
+        entrypoint: entrypoint.to_owned(),
+        active_agent: Some(summary.agent.clone()),
+        add_prompt_tokens: prompt,
+        add_completion_tokens: completion,
+        add_handoffs: i32::try_from(summary.handoffs.len()).unwrap_or(i32::MAX),
+    };
+    service
+        .store
+        .append(turn.scope, &turn.key, message, update)
+        .await?;
+    Ok(())
+}
