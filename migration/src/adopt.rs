@@ -172,7 +172,7 @@ pub async fn migrate_steps(
     let after = applied_names(db).await?;
     let applied = after
         .into_iter()
-        .filter(|name| !before.contains(name) && !(adopted && name == FIRST_MIGRATION))
+        .filter(|name| !(before.contains(name) || (adopted && name == FIRST_MIGRATION)))
         .collect();
     Ok(MigrateReport { adopted, applied })
 }

@@ -2,5 +2,15 @@
 //! embedders. Each holds its state behind one lock, which is what makes
 //! concurrent appends gap-free.
 
-mod scripted_model;
-pub use scripted_model::{ScriptedChatModel, ScriptedTurn};
+mod accounts;
+mod billing;
+mod conversations;
+mod lock;
+mod probe;
+mod tokens;
+
+pub use accounts::InMemoryAccountStore;
+pub use billing::InMemoryBillingStore;
+pub use conversations::InMemoryConversationStore;
+pub use probe::AlwaysReady;
+pub use tokens::InMemoryRefreshTokenStore;

@@ -1,0 +1,23 @@
+//! sea-orm implementations of the store ports, one code path for Postgres and
+//! SQLite: hand-written SQL with `$n` parameters (which both accept), typed
+//! bindings, and a branch only where the dialects differ.
+
+mod accounts;
+mod billing;
+mod connect;
+mod conversations;
+mod probe;
+mod rows;
+mod support;
+mod tokens;
+
+pub use accounts::SeaOrmAccountStore;
+pub use billing::SeaOrmBillingStore;
+pub use connect::{
+    ConnectError, MigrateError, MigrateReport, PoolOptions, SqlDatabase, SqlStores, connect,
+};
+pub use conversations::SeaOrmConversationStore;
+pub use probe::SqlHealthProbe;
+pub use tokens::SeaOrmRefreshTokenStore;
+
+pub(crate) use rows::{preview, truncate_chars};
