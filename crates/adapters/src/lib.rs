@@ -4,6 +4,5 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod auth;
-pub mod limiter;
 pub mod memory;
+pub mod sql;

@@ -7,10 +7,12 @@ mod billing;
 mod conversations;
 mod lock;
 mod probe;
+mod scripted_model;
 mod tokens;
 
 pub use accounts::InMemoryAccountStore;
 pub use billing::InMemoryBillingStore;
 pub use conversations::InMemoryConversationStore;
 pub use probe::AlwaysReady;
+pub use scripted_model::{ScriptedChatModel, ScriptedTurn};
 pub use tokens::InMemoryRefreshTokenStore;
