@@ -5,4 +5,6 @@
 #![warn(missing_docs)]
 
 pub mod memory;
+pub mod openai;
 pub mod sql;
+pub mod tavily;

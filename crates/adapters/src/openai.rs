@@ -1,0 +1,187 @@
+//! [`OpenAiChatModel`]: the chat-model port over the Chat Completions API of
+//! OpenAI or any compatible server (vLLM, Ollama, llama.cpp, gateways).
+//!
+//! The HTTP call is made with reqwest directly; async-openai supplies the
+//! request types. Its client is not used because it retries 429/5xx on its
+//! own (sleeping an uncapped `Retry-After`), drops the response headers we
+//! need for `Retry-After`, and hides the SSE body behind a task of its own,
+//! so neither our single retry policy nor our first-byte/between-chunk
+//! timeout could be enforced through it.
+
+mod retry;
+mod sse;
+mod stream;
+mod wire;
+
+use std::time::Duration;
+
+use agents_domain::llm::{ChatModel, LlmError, ModelRequest, ModelStream};
+use async_trait::async_trait;
+use reqwest::header::CONTENT_TYPE;
+
+pub use retry::RetryPolicy;
+
+/// How to reach the provider.
+#[derive(Clone)]
+pub struct OpenAiSettings {
+    /// API base, e.g. `https://api.openai.com/v1` (`OPENAI_BASE_URL`);
+    /// requests go to `{base_url}/chat/completions`.
+    pub base_url: String,
+    /// Bearer key (`OPENAI_API_KEY`); empty sends no `Authorization`
+    /// header, for local servers that need none.
+    pub api_key: String,
+    /// Longest wait for the response headers and for each next chunk
+    /// (`LLM_TIMEOUT`); also bounds connecting.
+    pub timeout: Duration,
+    /// Retries of failures before any output.
+    pub retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for OpenAiSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAiSettings")
+            .field("base_url", &self.base_url)
+            .field(
+                "api_key",
+                &if self.api_key.is_empty() {
+                    ""
+                } else {
+                    "<redacted>"
+                },
+            )
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+impl OpenAiSettings {
+    /// Settings for `base_url` and `api_key` with a 60 s timeout and the
+    /// default retry policy.
+    pub fn new(base_url: impl Into<String>, api_key: impl Into<String>) -> Self {
+        Self {
+            base_url: base_url.into(),
+            api_key: api_key.into(),
+            timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// The HTTP client could not be built (TLS backend initialisation).
+#[derive(Debug, thiserror::Error)]
+#[error("could not build the HTTP client: {0}")]
+pub struct HttpClientError(String);
+
+impl HttpClientError {
+    pub(crate) fn new(message: String) -> Self {
+        Self(message)
+    }
+}
+
+/// A streaming chat model over an OpenAI-compatible Chat Completions API.
+#[derive(Debug, Clone)]
+pub struct OpenAiChatModel {
+    http: reqwest::Client,
+    url: String,
+    settings: OpenAiSettings,
+}
+
+impl OpenAiChatModel {
+    /// A model client for `settings`; the model name comes with each request.
+    pub fn new(settings: OpenAiSettings) -> Result<Self, HttpClientError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(settings.timeout)
+            .build()
+            .map_err(|e| HttpClientError(e.to_string()))?;
+        let url = format!(
+            "{}/chat/completions",
+            settings.base_url.trim_end_matches('/')
+        );
+        Ok(Self {
+            http,
+            url,
+            settings,
+        })
+    }
+
+    /// One attempt: the response when it is a 2xx, else the error and
+    /// whether another attempt may help.
+    async fn attempt(&self, body: &[u8]) -> Result<reqwest::Response, (LlmError, bool)> {
+        let mut request = self
+            .http
+            .post(&self.url)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.to_vec());
+        if !self.settings.api_key.is_empty() {
+            request = request.bearer_auth(&self.settings.api_key);
+        }
+        let timeout = self.settings.timeout;
+        let response = match tokio::time::timeout(timeout, request.send()).await {
+            Err(_) => return Err((LlmError::Timeout, false)),
+            Ok(Err(error)) if error.is_connect() || error.is_request() => {
+                let error =
+                    LlmError::Unavailable(format!("cannot reach the model provider: {error}"));
+                return Err((error, true));
+            }
+            Ok(Err(error)) if error.is_timeout() => return Err((LlmError::Timeout, false)),
+            Ok(Err(error)) => {
+                let error = LlmError::Provider {
+                    status: None,
+                    message: format!("the model provider failed: {error}"),
+                    retry_after: None,
+                };
+                return Err((error, true));
+            }
+            Ok(Ok(response)) => response,
+        };
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let retry_after = retry::retry_after(response.headers());
+        let body = match tokio::time::timeout(timeout, response.bytes()).await {
+            Ok(Ok(body)) => body.to_vec(),
+            Ok(Err(_)) | Err(_) => Vec::new(),
+        };
+        let (message, quota) = wire::error_message(&body);
+        let error = LlmError::Provider {
+            status: Some(status.as_u16()),
+            message,
+            retry_after,
+        };
+        Err((error, retry::retryable_status(status) && !quota))
+    }
+}
+
+#[async_trait]
+impl ChatModel for OpenAiChatModel {
+    async fn stream(&self, request: ModelRequest) -> Result<ModelStream, LlmError> {
+        let body =
+            serde_json::to_vec(&wire::request_body(&request)).map_err(|e| LlmError::Provider {
+                status: None,
+                message: format!("could not encode the request: {e}"),
+                retry_after: None,
+            })?;
+        let mut retry = 0;
+        loop {
+            let (error, retryable) = match self.attempt(&body).await {
+                Ok(response) => return Ok(stream::model_stream(response, self.settings.timeout)),
+                Err(failure) => failure,
+            };
+            let asked = match &error {
+                LlmError::Provider { retry_after, .. } => *retry_after,
+                _ => None,
+            };
+            let delay = retryable
+                .then(|| self.settings.retry.delay(retry, asked))
+                .flatten();
+            let Some(delay) = delay else {
+                return Err(error);
+            };
+            tracing::warn!(%error, retry = retry + 1, delay_ms = delay.as_millis() as u64, "retrying the model call");
+            tokio::time::sleep(delay).await;
+            retry += 1;
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! When and how long to wait before trying a model call again. Only failures
+//! before any output are retried: 429 (except an exhausted quota), 5xx and
+//! connection errors. A `Retry-After` (or OpenAI's `retry-after-ms`) is
+//! honoured up to a cap; a longer one is not waited for at all, since the
+//! client would time out first.
+
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+
+/// The retry policy of the OpenAI adapter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (0 turns retrying off).
+    pub max_retries: u32,
+    /// Base of the exponential backoff.
+    pub initial_backoff: Duration,
+    /// Longest backoff between attempts.
+    pub max_backoff: Duration,
+    /// Longest `Retry-After` we wait for.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(20),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// How long to wait before retry number `retry` (0-based), or `None` to
+    /// give up. `retry_after` is what the provider asked for, if anything.
+    pub(super) fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Option<Duration> {
+        if retry >= self.max_retries {
+            return None;
+        }
+        if let Some(asked) = retry_after {
+            return (asked <= self.max_retry_after).then_some(asked);
+        }
+        let exponential = self
+            .initial_backoff
+            .saturating_mul(2u32.saturating_pow(retry))
+            .min(self.max_backoff);
+        // Equal jitter: at least half the backoff, so retries still space
+        // out, and a random rest so concurrent clients do not retry in step.
+        let half = exponential / 2;
+        let jitter_ms = u64::try_from(half.as_millis()).unwrap_or(u64::MAX);
+        let jitter = Duration::from_millis(rand::rng().random_range(0..=jitter_ms));
+        Some(half + jitter)
+    }
+}
+
+/// Whether a status is worth another attempt.
+pub(super) fn retryable_status(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+}
+
+/// The provider's requested wait: `retry-after-ms`, else `Retry-After` in
+/// seconds (HTTP dates are rare from model providers and are ignored).
+pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let read = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(ms) = read("retry-after-ms").and_then(|v| v.parse::<f64>().ok())
+        && ms.is_finite()
+        && ms >= 0.0
+    {
+        return Some(Duration::from_secs_f64(ms / 1000.0));
+    }
+    read(RETRY_AFTER.as_str())
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::header::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_stops_after_max_retries() {
+        let policy = RetryPolicy::default();
+        for retry in 0..2 {
+            let full = Duration::from_millis(500 * 2u64.pow(retry));
+            let delay = policy.delay(retry, None).expect("retry allowed");
+            assert!(delay >= full / 2 && delay <= full, "{delay:?}");
+        }
+        assert_eq!(policy.delay(2, None), None);
+    }
+
+    #[test]
+    fn retry_after_is_honoured_up_to_the_cap() {
+        let policy = RetryPolicy::default();
+        assert_eq!(
+            policy.delay(0, Some(Duration::from_secs(3))),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(policy.delay(0, Some(Duration::from_secs(60))), None);
+    }
+
+    #[test]
+    fn retry_after_headers_are_read() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("2"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(2)));
+        headers.insert("retry-after-ms", HeaderValue::from_static("150"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_millis(150)));
+        headers.insert("retry-after-ms", HeaderValue::from_static("soon"));
+        headers.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(retry_after(&headers), None);
+    }
+}
