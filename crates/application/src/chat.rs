@@ -191,7 +191,8 @@ impl ChatService {
         self
     }
 
-    /// Validates the request, asks the turn guard, loads the history,
+    /// Validates the request, refuses it when no model provider is
+    /// configured, asks the turn guard, loads the history,
     /// stores the user's message and starts the run on the tokio runtime.
     /// Errors here mean nothing was stored and nothing counted. The run
     /// continues, and its answer is stored, even if the returned
@@ -202,6 +203,11 @@ impl ChatService {
         request: ChatRequest,
     ) -> Result<ChatRun, ChatError> {
         let prepared = prepare::validate(&request, &self.settings)?;
+        if !self.runtime.has_model() {
+            return Err(ChatError::LlmUnavailable(
+                "no language model provider is configured".into(),
+            ));
+        }
         let permit = match self.guard.before_turn(scope.tenant_id).await {
             Ok(permit) => permit,
             Err(TurnRefused::QuotaExceeded {

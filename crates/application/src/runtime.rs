@@ -162,7 +162,7 @@ pub struct RunFailure {
 /// every request.
 #[derive(Clone)]
 pub struct AgentRuntime {
-    model: Arc<dyn ChatModel>,
+    model: Option<Arc<dyn ChatModel>>,
     catalog: Arc<AgentCatalog>,
     tools: Arc<ToolRegistry>,
     settings: RuntimeSettings,
@@ -177,11 +177,33 @@ impl AgentRuntime {
         settings: RuntimeSettings,
     ) -> Self {
         Self {
-            model,
+            model: Some(model),
             catalog,
             tools,
             settings,
         }
+    }
+
+    /// A runtime with no model provider configured: the server still
+    /// starts, lists agents and tools, and every chat is refused with
+    /// [`LlmError::Unavailable`] (503 `llm_unavailable`) before anything
+    /// is stored.
+    pub fn without_model(
+        catalog: Arc<AgentCatalog>,
+        tools: Arc<ToolRegistry>,
+        settings: RuntimeSettings,
+    ) -> Self {
+        Self {
+            model: None,
+            catalog,
+            tools,
+            settings,
+        }
+    }
+
+    /// Whether a model provider is configured.
+    pub fn has_model(&self) -> bool {
+        self.model.is_some()
     }
 
     /// The agents this runtime knows.

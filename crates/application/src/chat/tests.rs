@@ -365,3 +365,23 @@ async fn the_turn_guard_can_refuse_disable_tools_and_is_told_the_usage() {
     assert!(!reply.tools_available.contains(&"echo".to_owned()));
     assert!(!f.model.requests()[0].tools.iter().any(|t| t.name == "echo"));
 }
+
+#[tokio::test]
+async fn without_a_model_provider_chat_is_refused_before_anything_is_stored() {
+    let f = fixture(vec![]);
+    let runtime = AgentRuntime::without_model(
+        Arc::new(test_catalog()),
+        Arc::new(test_registry()),
+        RuntimeSettings::default(),
+    );
+    let service = ChatService::new(
+        Arc::new(runtime),
+        f.store.clone(),
+        Arc::new(SystemClock),
+        ChatSettings::default(),
+    );
+    let key = ConversationKey::generate();
+    let result = service.start(f.scope, ask("hello", Some(&key), None)).await;
+    assert!(matches!(result, Err(ChatError::LlmUnavailable(_))));
+    assert!(f.store.messages(f.scope.tenant_id, &key).is_empty());
+}

@@ -2,7 +2,7 @@
 //! the tools it asked for, follow a handoff, repeat.
 
 use agents_domain::conversation::ToolCallRecord;
-use agents_domain::llm::{ChatMessage, ModelEvent, ModelRequest, TokenUsage, ToolCall};
+use agents_domain::llm::{ChatMessage, LlmError, ModelEvent, ModelRequest, TokenUsage, ToolCall};
 use futures::StreamExt;
 use futures::future::join_all;
 
@@ -104,7 +104,10 @@ impl<'a> RunLoop<'a> {
 
     /// Streams one model call, passing text on as it arrives.
     async fn call_model(&mut self, request: ModelRequest) -> Result<ModelTurn, RunError> {
-        let mut stream = self.runtime.model.stream(request).await?;
+        let model = self.runtime.model.as_ref().ok_or_else(|| {
+            LlmError::Unavailable("no language model provider is configured".into())
+        })?;
+        let mut stream = model.stream(request).await?;
         let mut turn = ModelTurn {
             text: String::new(),
             calls: Vec::new(),
