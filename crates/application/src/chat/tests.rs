@@ -385,3 +385,32 @@ async fn without_a_model_provider_chat_is_refused_before_anything_is_stored() {
     assert!(matches!(result, Err(ChatError::LlmUnavailable(_))));
     assert!(f.store.messages(f.scope.tenant_id, &key).is_empty());
 }
+
+#[tokio::test]
+async fn a_model_error_mid_stream_ends_the_events_with_an_error_and_keeps_the_question() {
+    use agents_domain::llm::ModelEvent;
+    let broken = Reply::Stream(vec![
+        Ok(ModelEvent::TextDelta("Hal".into())),
+        Err(LlmError::Timeout),
+    ]);
+    let f = fixture(vec![broken]);
+    let mut run = f
+        .service
+        .start(f.scope, ask("hello", None, None))
+        .await
+        .expect("accepted");
+    let key = run.conversation_id.clone();
+    let mut events = Vec::new();
+    while let Some(event) = run.next().await {
+        events.push(event);
+    }
+    assert_eq!(
+        events,
+        [
+            ChatEvent::Delta("Hal".into()),
+            ChatEvent::Error(ChatError::LlmTimeout)
+        ]
+    );
+    let stored = f.store.messages(f.scope.tenant_id, &key);
+    assert_eq!((stored.len(), stored[0].role), (1, MessageRole::User));
+}
