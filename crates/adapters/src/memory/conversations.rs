@@ -33,6 +33,14 @@ impl InMemoryConversationStore {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Stores a conversation exactly as given, replacing one with the same
+    /// (tenant, key): data imported from elsewhere, such as the ownerless
+    /// conversations the Python service wrote.
+    pub fn import(&self, conversation: Conversation, messages: Vec<StoredMessage>) {
+        let slot = (conversation.tenant_id, conversation.key.as_str().to_owned());
+        lock(&self.state).insert(slot, Entry { conversation, messages });
+    }
 }
 
 fn visible(conversation: &Conversation, scope: &ConversationScope) -> bool {
