@@ -4,25 +4,36 @@
 mod contract;
 
 use agents_domain::conversation::{
-    ConversationError, ConversationScope, ConversationUpdate, MessageContent, MessageRole, NewMessage, PageRequest,
-    ToolCallRecord,
+    ConversationError, ConversationScope, ConversationUpdate, MessageContent, MessageRole,
+    NewMessage, PageRequest, ToolCallRecord,
 };
 use agents_domain::{TenantId, UserId};
 use contract::{Fixture, at, key, register, user_message};
 
 fn scope(tenant: TenantId, user: UserId) -> ConversationScope {
-    ConversationScope { tenant_id: tenant, user_id: user, include_unowned: false }
+    ConversationScope {
+        tenant_id: tenant,
+        user_id: user,
+        include_unowned: false,
+    }
 }
 
 fn update() -> ConversationUpdate {
-    ConversationUpdate { entrypoint: "triage".into(), ..ConversationUpdate::default() }
+    ConversationUpdate {
+        entrypoint: "triage".into(),
+        ..ConversationUpdate::default()
+    }
 }
 
 async fn append_creates_then_continues_with_counters(f: Fixture) {
     let (user, tenant) = register(&f, "alice").await;
     let s = scope(tenant, user);
     let k = key("chat-1");
-    let first = f.conversations.append(s, &k, user_message("hello", 1), update()).await.expect("append");
+    let first = f
+        .conversations
+        .append(s, &k, user_message("hello", 1), update())
+        .await
+        .expect("append");
     assert!(first.created);
     assert_eq!(first.position, 0);
     assert_eq!(first.conversation.user_id, Some(user));
@@ -51,28 +62,74 @@ async fn append_creates_then_continues_with_counters(f: Fixture) {
         add_completion_tokens: 5,
         add_handoffs: 1,
     };
-    let second = f.conversations.append(s, &k, answer.clone(), turn).await.expect("append");
+    let second = f
+        .conversations
+        .append(s, &k, answer.clone(), turn)
+        .await
+        .expect("append");
     assert!(!second.created);
     assert_eq!(second.position, 1);
-    let c = f.conversations.find(s, &k).await.expect("find").expect("visible");
+    let c = f
+        .conversations
+        .find(s, &k)
+        .await
+        .expect("find")
+        .expect("visible");
     assert_eq!(c.id, first.conversation.id);
-    assert_eq!((c.message_count, c.total_tokens_prompt, c.total_tokens_completion, c.handoff_count), (2, 10, 5, 1));
+    assert_eq!(
+        (
+            c.message_count,
+            c.total_tokens_prompt,
+            c.total_tokens_completion,
+            c.handoff_count
+        ),
+        (2, 10, 5, 1)
+    );
     assert_eq!(c.agent_entrypoint, "triage");
     assert_eq!(c.active_agent.as_deref(), Some("code_assistant"));
     assert_eq!(c.last_message_at, Some(at(2)));
     assert_eq!((c.created_at, c.updated_at), (at(1), at(2)));
-    let (_, messages) = f.conversations.history(s, &k).await.expect("history").expect("visible");
-    assert_eq!(messages.iter().map(|m| m.position).collect::<Vec<_>>(), vec![0, 1]);
+    let (_, messages) = f
+        .conversations
+        .history(s, &k)
+        .await
+        .expect("history")
+        .expect("visible");
+    assert_eq!(
+        messages.iter().map(|m| m.position).collect::<Vec<_>>(),
+        vec![0, 1]
+    );
     assert_eq!(messages[0].content, MessageContent::text("hello"));
     assert_eq!(messages[1].content, answer.content);
     assert_eq!(messages[1].agent_type.as_deref(), Some("code_assistant"));
-    assert_eq!((messages[1].token_count_prompt, messages[1].latency_ms), (Some(10), Some(42)));
+    assert_eq!(
+        (messages[1].token_count_prompt, messages[1].latency_ms),
+        (Some(10), Some(42))
+    );
     assert_eq!(messages[1].created_at, at(2));
-    let recent = f.conversations.recent_messages(s, &k, 1).await.expect("recent");
-    assert_eq!(recent.iter().map(|m| m.position).collect::<Vec<_>>(), vec![1]);
-    let usage = f.conversations.agent_usage(tenant, "code_assistant").await.expect("usage");
-    assert_eq!((usage.total_conversations, usage.last_used), (1, Some(at(2))));
-    let unused = f.conversations.agent_usage(tenant, "data_analyst").await.expect("usage");
+    let recent = f
+        .conversations
+        .recent_messages(s, &k, 1)
+        .await
+        .expect("recent");
+    assert_eq!(
+        recent.iter().map(|m| m.position).collect::<Vec<_>>(),
+        vec![1]
+    );
+    let usage = f
+        .conversations
+        .agent_usage(tenant, "code_assistant")
+        .await
+        .expect("usage");
+    assert_eq!(
+        (usage.total_conversations, usage.last_used),
+        (1, Some(at(2)))
+    );
+    let unused = f
+        .conversations
+        .agent_usage(tenant, "data_analyst")
+        .await
+        .expect("usage");
     assert_eq!((unused.total_conversations, unused.last_used), (0, None));
 }
 
@@ -83,7 +140,9 @@ async fn fifty_concurrent_appends_get_positions_0_to_49(f: Fixture) {
         .map(|i| {
             let store = f.conversations.clone();
             tokio::spawn(async move {
-                store.append(s, &key("busy"), user_message(&format!("m{i}"), i), update()).await
+                store
+                    .append(s, &key("busy"), user_message(&format!("m{i}"), i), update())
+                    .await
             })
         })
         .collect();
@@ -97,69 +156,233 @@ async fn fifty_concurrent_appends_get_positions_0_to_49(f: Fixture) {
     positions.sort_unstable();
     assert_eq!(positions, (0..50).collect::<Vec<_>>());
     assert_eq!(created, 1, "exactly one append creates the conversation");
-    let (c, messages) = f.conversations.history(s, &key("busy")).await.expect("history").expect("visible");
+    let (c, messages) = f
+        .conversations
+        .history(s, &key("busy"))
+        .await
+        .expect("history")
+        .expect("visible");
     assert_eq!(c.message_count, 50);
-    assert_eq!(messages.iter().map(|m| m.position).collect::<Vec<_>>(), (0..50).collect::<Vec<_>>());
-    let last = f.conversations.recent_messages(s, &key("busy"), 20).await.expect("recent");
-    assert_eq!(last.iter().map(|m| m.position).collect::<Vec<_>>(), (30..50).collect::<Vec<_>>());
+    assert_eq!(
+        messages.iter().map(|m| m.position).collect::<Vec<_>>(),
+        (0..50).collect::<Vec<_>>()
+    );
+    let last = f
+        .conversations
+        .recent_messages(s, &key("busy"), 20)
+        .await
+        .expect("recent");
+    assert_eq!(
+        last.iter().map(|m| m.position).collect::<Vec<_>>(),
+        (30..50).collect::<Vec<_>>()
+    );
 }
 
 async fn same_key_in_two_tenants_is_two_conversations(f: Fixture) {
     let (alice, a_tenant) = register(&f, "alice").await;
     let (bob, b_tenant) = register(&f, "bob").await;
     let k = key("0F8FAD5B-D9CB-469F-A165-70867728950E");
-    let a = f.conversations.append(scope(a_tenant, alice), &k, user_message("from a", 1), update()).await.expect("a");
-    let b = f.conversations.append(scope(b_tenant, bob), &k, user_message("from b", 2), update()).await.expect("b");
+    let a = f
+        .conversations
+        .append(
+            scope(a_tenant, alice),
+            &k,
+            user_message("from a", 1),
+            update(),
+        )
+        .await
+        .expect("a");
+    let b = f
+        .conversations
+        .append(
+            scope(b_tenant, bob),
+            &k,
+            user_message("from b", 2),
+            update(),
+        )
+        .await
+        .expect("b");
     assert!(a.created && b.created);
     assert_ne!(a.conversation.id, b.conversation.id);
-    let (_, a_msgs) = f.conversations.history(scope(a_tenant, alice), &k).await.expect("h").expect("visible");
-    assert_eq!(a_msgs.iter().map(|m| m.content.text.as_str()).collect::<Vec<_>>(), vec!["from a"]);
+    let (_, a_msgs) = f
+        .conversations
+        .history(scope(a_tenant, alice), &k)
+        .await
+        .expect("h")
+        .expect("visible");
+    assert_eq!(
+        a_msgs
+            .iter()
+            .map(|m| m.content.text.as_str())
+            .collect::<Vec<_>>(),
+        vec!["from a"]
+    );
     // Alice asking in Bob's tenant sees nothing.
-    assert!(f.conversations.find(scope(b_tenant, alice), &k).await.expect("find").is_none());
+    assert!(
+        f.conversations
+            .find(scope(b_tenant, alice), &k)
+            .await
+            .expect("find")
+            .is_none()
+    );
 }
 
 async fn another_users_conversation_is_not_found(f: Fixture) {
     let (alice, tenant) = register(&f, "alice").await;
     let (bob, _) = register(&f, "bob").await;
     let k = key("private");
-    f.conversations.append(scope(tenant, alice), &k, user_message("secret", 1), update()).await.expect("append");
+    f.conversations
+        .append(
+            scope(tenant, alice),
+            &k,
+            user_message("secret", 1),
+            update(),
+        )
+        .await
+        .expect("append");
     // Bob, even as an admin of Alice's tenant, cannot reach Alice's own conversation.
     for include_unowned in [false, true] {
-        let bob_scope = ConversationScope { tenant_id: tenant, user_id: bob, include_unowned };
-        let err = f.conversations.append(bob_scope, &k, user_message("hijack", 2), update()).await;
-        assert!(matches!(err, Err(ConversationError::NotFound)), "append by another user must be NotFound");
-        assert!(f.conversations.find(bob_scope, &k).await.expect("find").is_none());
-        assert!(f.conversations.history(bob_scope, &k).await.expect("history").is_none());
-        assert!(f.conversations.recent_messages(bob_scope, &k, 10).await.expect("recent").is_empty());
+        let bob_scope = ConversationScope {
+            tenant_id: tenant,
+            user_id: bob,
+            include_unowned,
+        };
+        let err = f
+            .conversations
+            .append(bob_scope, &k, user_message("hijack", 2), update())
+            .await;
+        assert!(
+            matches!(err, Err(ConversationError::NotFound)),
+            "append by another user must be NotFound"
+        );
+        assert!(
+            f.conversations
+                .find(bob_scope, &k)
+                .await
+                .expect("find")
+                .is_none()
+        );
+        assert!(
+            f.conversations
+                .history(bob_scope, &k)
+                .await
+                .expect("history")
+                .is_none()
+        );
+        assert!(
+            f.conversations
+                .recent_messages(bob_scope, &k, 10)
+                .await
+                .expect("recent")
+                .is_empty()
+        );
         assert!(!f.conversations.delete(bob_scope, &k).await.expect("delete"));
-        let page = f.conversations.list(bob_scope, PageRequest { page: 1, limit: 20 }).await.expect("list");
+        let page = f
+            .conversations
+            .list(bob_scope, PageRequest { page: 1, limit: 20 })
+            .await
+            .expect("list");
         assert_eq!(page.total, 0);
     }
-    let c = f.conversations.find(scope(tenant, alice), &k).await.expect("find").expect("still there");
+    let c = f
+        .conversations
+        .find(scope(tenant, alice), &k)
+        .await
+        .expect("find")
+        .expect("still there");
     assert_eq!(c.message_count, 1, "the refused append stored nothing");
 }
 
 async fn unowned_conversations_are_visible_to_admins_only(f: Fixture) {
     let (alice, tenant) = register(&f, "alice").await;
-    f.seed_unowned(tenant, "legacy-1", "from the python service").await;
+    f.seed_unowned(tenant, "legacy-1", "from the python service")
+        .await;
     let viewer = scope(tenant, alice);
-    let admin = ConversationScope { include_unowned: true, ..viewer };
-    assert!(f.conversations.find(viewer, &key("legacy-1")).await.expect("find").is_none());
+    let admin = ConversationScope {
+        include_unowned: true,
+        ..viewer
+    };
+    assert!(
+        f.conversations
+            .find(viewer, &key("legacy-1"))
+            .await
+            .expect("find")
+            .is_none()
+    );
     assert!(matches!(
-        f.conversations.append(viewer, &key("legacy-1"), user_message("x", 200), update()).await,
+        f.conversations
+            .append(viewer, &key("legacy-1"), user_message("x", 200), update())
+            .await,
         Err(ConversationError::NotFound)
     ));
-    let c = f.conversations.find(admin, &key("legacy-1")).await.expect("find").expect("admin sees it");
+    let c = f
+        .conversations
+        .find(admin, &key("legacy-1"))
+        .await
+        .expect("find")
+        .expect("admin sees it");
     assert_eq!(c.user_id, None);
-    let appended = f.conversations.append(admin, &key("legacy-1"), user_message("continued", 200), update()).await;
+    let appended = f
+        .conversations
+        .append(
+            admin,
+            &key("legacy-1"),
+            user_message("continued", 200),
+            update(),
+        )
+        .await;
     let appended = appended.expect("admin continues it");
-    assert_eq!((appended.position, appended.created, appended.conversation.user_id), (1, false, None));
-    assert_eq!(f.conversations.list(viewer, PageRequest { page: 1, limit: 10 }).await.expect("list").total, 0);
-    assert_eq!(f.conversations.list(admin, PageRequest { page: 1, limit: 10 }).await.expect("list").total, 1);
-    assert!(f.conversations.search(viewer, "python", 10).await.expect("search").is_empty());
-    assert_eq!(f.conversations.search(admin, "python", 10).await.expect("search").len(), 1);
-    assert!(!f.conversations.delete(viewer, &key("legacy-1")).await.expect("delete"));
-    assert!(f.conversations.delete(admin, &key("legacy-1")).await.expect("delete"));
+    assert_eq!(
+        (
+            appended.position,
+            appended.created,
+            appended.conversation.user_id
+        ),
+        (1, false, None)
+    );
+    assert_eq!(
+        f.conversations
+            .list(viewer, PageRequest { page: 1, limit: 10 })
+            .await
+            .expect("list")
+            .total,
+        0
+    );
+    assert_eq!(
+        f.conversations
+            .list(admin, PageRequest { page: 1, limit: 10 })
+            .await
+            .expect("list")
+            .total,
+        1
+    );
+    assert!(
+        f.conversations
+            .search(viewer, "python", 10)
+            .await
+            .expect("search")
+            .is_empty()
+    );
+    assert_eq!(
+        f.conversations
+            .search(admin, "python", 10)
+            .await
+            .expect("search")
+            .len(),
+        1
+    );
+    assert!(
+        !f.conversations
+            .delete(viewer, &key("legacy-1"))
+            .await
+            .expect("delete")
+    );
+    assert!(
+        f.conversations
+            .delete(admin, &key("legacy-1"))
+            .await
+            .expect("delete")
+    );
 }
 
 async fn list_pages_newest_first_with_total(f: Fixture) {
@@ -167,22 +390,71 @@ async fn list_pages_newest_first_with_total(f: Fixture) {
     let (bob, _) = register(&f, "bob").await;
     let s = scope(tenant, alice);
     for i in 0..5 {
-        let text = if i == 4 { "x".repeat(200) } else { format!("message {i}") };
-        f.conversations.append(s, &key(&format!("c{i}")), user_message(&text, i), update()).await.expect("append");
+        let text = if i == 4 {
+            "x".repeat(200)
+        } else {
+            format!("message {i}")
+        };
+        f.conversations
+            .append(s, &key(&format!("c{i}")), user_message(&text, i), update())
+            .await
+            .expect("append");
     }
-    f.conversations.append(scope(tenant, bob), &key("bobs"), user_message("b", 9), update()).await.expect("append");
-    let first = f.conversations.list(s, PageRequest { page: 1, limit: 2 }).await.expect("list");
+    f.conversations
+        .append(
+            scope(tenant, bob),
+            &key("bobs"),
+            user_message("b", 9),
+            update(),
+        )
+        .await
+        .expect("append");
+    let first = f
+        .conversations
+        .list(s, PageRequest { page: 1, limit: 2 })
+        .await
+        .expect("list");
     assert_eq!(first.total, 5);
-    assert_eq!(first.items.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), vec!["c4", "c3"]);
-    assert_eq!(first.items[0].last_message.as_deref(), Some("x".repeat(120).as_str()));
+    assert_eq!(
+        first
+            .items
+            .iter()
+            .map(|c| c.key.as_str())
+            .collect::<Vec<_>>(),
+        vec!["c4", "c3"]
+    );
+    assert_eq!(
+        first.items[0].last_message.as_deref(),
+        Some("x".repeat(120).as_str())
+    );
     assert_eq!(first.items[1].last_message.as_deref(), Some("message 3"));
-    assert_eq!((first.items[1].message_count, first.items[1].updated_at), (1, at(3)));
-    let last = f.conversations.list(s, PageRequest { page: 3, limit: 2 }).await.expect("list");
-    assert_eq!(last.items.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), vec!["c0"]);
+    assert_eq!(
+        (first.items[1].message_count, first.items[1].updated_at),
+        (1, at(3))
+    );
+    let last = f
+        .conversations
+        .list(s, PageRequest { page: 3, limit: 2 })
+        .await
+        .expect("list");
+    assert_eq!(
+        last.items
+            .iter()
+            .map(|c| c.key.as_str())
+            .collect::<Vec<_>>(),
+        vec!["c0"]
+    );
     assert_eq!(last.total, 5);
     // A continued conversation moves to the top.
-    f.conversations.append(s, &key("c0"), user_message("again", 50), update()).await.expect("append");
-    let top = f.conversations.list(s, PageRequest { page: 1, limit: 1 }).await.expect("list");
+    f.conversations
+        .append(s, &key("c0"), user_message("again", 50), update())
+        .await
+        .expect("append");
+    let top = f
+        .conversations
+        .list(s, PageRequest { page: 1, limit: 1 })
+        .await
+        .expect("list");
     assert_eq!(top.items[0].key.as_str(), "c0");
     assert_eq!(top.items[0].last_message.as_deref(), Some("again"));
 }
@@ -191,33 +463,113 @@ async fn search_is_case_insensitive_and_scoped(f: Fixture) {
     let (alice, tenant) = register(&f, "alice").await;
     let (bob, bob_tenant) = register(&f, "bob").await;
     let s = scope(tenant, alice);
-    f.conversations.append(s, &key("greeting"), user_message("Well, Hello World!", 1), update()).await.expect("a");
-    f.conversations.append(s, &key("other"), user_message("nothing here", 2), update()).await.expect("a");
-    f.conversations.append(s, &key("percent"), user_message("100% sure", 3), update()).await.expect("a");
-    f.conversations.append(scope(tenant, bob), &key("bob-1"), user_message("hello bob", 4), update()).await.expect("b");
-    f.conversations.append(scope(bob_tenant, bob), &key("bob-2"), user_message("hello", 5), update()).await.expect("b");
-    let hits = f.conversations.search(s, "HELLO world", 10).await.expect("search");
+    f.conversations
+        .append(
+            s,
+            &key("greeting"),
+            user_message("Well, Hello World!", 1),
+            update(),
+        )
+        .await
+        .expect("a");
+    f.conversations
+        .append(s, &key("other"), user_message("nothing here", 2), update())
+        .await
+        .expect("a");
+    f.conversations
+        .append(s, &key("percent"), user_message("100% sure", 3), update())
+        .await
+        .expect("a");
+    f.conversations
+        .append(
+            scope(tenant, bob),
+            &key("bob-1"),
+            user_message("hello bob", 4),
+            update(),
+        )
+        .await
+        .expect("b");
+    f.conversations
+        .append(
+            scope(bob_tenant, bob),
+            &key("bob-2"),
+            user_message("hello", 5),
+            update(),
+        )
+        .await
+        .expect("b");
+    let hits = f
+        .conversations
+        .search(s, "HELLO world", 10)
+        .await
+        .expect("search");
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].key.as_str(), "greeting");
     assert!(hits[0].preview.contains("Hello World"));
-    let by_key = f.conversations.search(s, "GREET", 10).await.expect("search");
-    assert_eq!(by_key.iter().map(|h| h.key.as_str()).collect::<Vec<_>>(), vec!["greeting"]);
+    let by_key = f
+        .conversations
+        .search(s, "GREET", 10)
+        .await
+        .expect("search");
+    assert_eq!(
+        by_key.iter().map(|h| h.key.as_str()).collect::<Vec<_>>(),
+        vec!["greeting"]
+    );
     let literal = f.conversations.search(s, "0%", 10).await.expect("search");
-    assert_eq!(literal.iter().map(|h| h.key.as_str()).collect::<Vec<_>>(), vec!["percent"]);
-    assert!(f.conversations.search(s, "%", 10).await.expect("search").len() == 1);
+    assert_eq!(
+        literal.iter().map(|h| h.key.as_str()).collect::<Vec<_>>(),
+        vec!["percent"]
+    );
+    assert!(
+        f.conversations
+            .search(s, "%", 10)
+            .await
+            .expect("search")
+            .len()
+            == 1
+    );
     let limited = f.conversations.search(s, "e", 2).await.expect("search");
-    assert_eq!(limited.iter().map(|h| h.key.as_str()).collect::<Vec<_>>(), vec!["percent", "other"]);
+    assert_eq!(
+        limited.iter().map(|h| h.key.as_str()).collect::<Vec<_>>(),
+        vec!["percent", "other"]
+    );
 }
 
 async fn delete_removes_the_conversation_and_its_messages(f: Fixture) {
     let (alice, tenant) = register(&f, "alice").await;
     let s = scope(tenant, alice);
-    f.conversations.append(s, &key("gone"), user_message("one", 1), update()).await.expect("append");
-    f.conversations.append(s, &key("gone"), user_message("two", 2), update()).await.expect("append");
-    assert!(f.conversations.delete(s, &key("gone")).await.expect("delete"));
-    assert!(!f.conversations.delete(s, &key("gone")).await.expect("delete"));
-    assert!(f.conversations.find(s, &key("gone")).await.expect("find").is_none());
-    let again = f.conversations.append(s, &key("gone"), user_message("new", 3), update()).await.expect("append");
+    f.conversations
+        .append(s, &key("gone"), user_message("one", 1), update())
+        .await
+        .expect("append");
+    f.conversations
+        .append(s, &key("gone"), user_message("two", 2), update())
+        .await
+        .expect("append");
+    assert!(
+        f.conversations
+            .delete(s, &key("gone"))
+            .await
+            .expect("delete")
+    );
+    assert!(
+        !f.conversations
+            .delete(s, &key("gone"))
+            .await
+            .expect("delete")
+    );
+    assert!(
+        f.conversations
+            .find(s, &key("gone"))
+            .await
+            .expect("find")
+            .is_none()
+    );
+    let again = f
+        .conversations
+        .append(s, &key("gone"), user_message("new", 3), update())
+        .await
+        .expect("append");
     assert!(again.created);
     assert_eq!(again.position, 0);
 }

@@ -39,7 +39,13 @@ impl InMemoryConversationStore {
     /// conversations the Python service wrote.
     pub fn import(&self, conversation: Conversation, messages: Vec<StoredMessage>) {
         let slot = (conversation.tenant_id, conversation.key.as_str().to_owned());
-        lock(&self.state).insert(slot, Entry { conversation, messages });
+        lock(&self.state).insert(
+            slot,
+            Entry {
+                conversation,
+                messages,
+            },
+        );
     }
 }
 

@@ -9,13 +9,17 @@ pub mod postgres;
 use std::sync::Arc;
 
 use agents_adapters::memory::{
-    InMemoryAccountStore, InMemoryBillingStore, InMemoryConversationStore, InMemoryRefreshTokenStore,
+    InMemoryAccountStore, InMemoryBillingStore, InMemoryConversationStore,
+    InMemoryRefreshTokenStore,
 };
 use agents_adapters::sql::{PoolOptions, SqlDatabase, connect};
-use agents_domain::account::{AccountStore, Email, NewTenant, NewUser, RefreshTokenStore, Slug, TenantName, Username};
+use agents_domain::account::{
+    AccountStore, Email, NewTenant, NewUser, RefreshTokenStore, Slug, TenantName, Username,
+};
 use agents_domain::billing::BillingStore;
 use agents_domain::conversation::{
-    Conversation, ConversationKey, ConversationStore, MessageContent, MessageRole, NewMessage, StoredMessage,
+    Conversation, ConversationKey, ConversationStore, MessageContent, MessageRole, NewMessage,
+    StoredMessage,
 };
 use agents_domain::{TenantId, UserId};
 use sea_orm::{ConnectionTrait, Statement, Value};
@@ -53,7 +57,10 @@ pub struct Fixture {
 
 /// Pool settings for tests: enough connections for the concurrency tests.
 pub fn pool() -> PoolOptions {
-    PoolOptions { max_connections: 8, ..PoolOptions::default() }
+    PoolOptions {
+        max_connections: 8,
+        ..PoolOptions::default()
+    }
 }
 
 /// Opens a fresh fixture; `None` when Postgres is unreachable and not required.
@@ -215,12 +222,20 @@ impl Fixture {
                     created_at: created,
                 }],
             ),
-            Guard::Sqlite(_, db) | Guard::Postgres(_, db) => seed_unowned_sql(db, tenant, key_value, text, created).await,
+            Guard::Sqlite(_, db) | Guard::Postgres(_, db) => {
+                seed_unowned_sql(db, tenant, key_value, text, created).await
+            }
         }
     }
 }
 
-async fn seed_unowned_sql(db: &SqlDatabase, tenant: TenantId, key_value: &str, text: &str, created: OffsetDateTime) {
+async fn seed_unowned_sql(
+    db: &SqlDatabase,
+    tenant: TenantId,
+    key_value: &str,
+    text: &str,
+    created: OffsetDateTime,
+) {
     let conn = db.connection();
     let b = conn.get_database_backend();
     let id = Uuid::new_v4();

@@ -9,7 +9,8 @@ use sea_orm::ConnectionTrait;
 
 /// The server's admin URL.
 pub fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 fn required() -> bool {
@@ -38,9 +39,13 @@ impl TempDatabase {
         let admin = admin_url();
         let db = match connect(&admin, &admin_pool()).await {
             Ok(db) => db,
-            Err(e) if required() => panic!("REQUIRE_POSTGRES=1 but Postgres at {admin} is unreachable: {e}"),
+            Err(e) if required() => {
+                panic!("REQUIRE_POSTGRES=1 but Postgres at {admin} is unreachable: {e}")
+            }
             Err(e) => {
-                eprintln!("skipping Postgres test: {admin} unreachable ({e}); set REQUIRE_POSTGRES=1 to fail instead");
+                eprintln!(
+                    "skipping Postgres test: {admin} unreachable ({e}); set REQUIRE_POSTGRES=1 to fail instead"
+                );
                 return None;
             }
         };
@@ -50,8 +55,14 @@ impl TempDatabase {
             .await
             .expect("create test database");
         db.close().await;
-        let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin);
-        Some(Self { url: format!("{base}/{name}"), name })
+        let base = admin
+            .rsplit_once('/')
+            .map(|(base, _)| base)
+            .unwrap_or(&admin);
+        Some(Self {
+            url: format!("{base}/{name}"),
+            name,
+        })
     }
 
     /// The test database's URL.
@@ -66,7 +77,10 @@ impl Drop for TempDatabase {
         // Drop may run inside a runtime (or while unwinding): use a thread
         // with a runtime of its own.
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             rt.block_on(async move {
