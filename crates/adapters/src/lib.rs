@@ -4,6 +4,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod auth;
+pub mod limiter;
 pub mod memory;
 pub mod openai;
 pub mod sql;

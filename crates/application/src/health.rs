@@ -27,7 +27,11 @@ pub struct HealthService {
 impl HealthService {
     /// A health service reporting `version`; `probe` is pinged for readiness
     /// with `timeout` (no probe: always ready).
-    pub fn new(version: impl Into<String>, probe: Option<Arc<dyn HealthProbe>>, timeout: Duration) -> Self {
+    pub fn new(
+        version: impl Into<String>,
+        probe: Option<Arc<dyn HealthProbe>>,
+        timeout: Duration,
+    ) -> Self {
         Self {
             started: Instant::now(),
             version: version.into(),
@@ -48,7 +52,9 @@ impl HealthService {
 
     /// Pings the database within the configured timeout.
     pub async fn ready(&self) -> Result<(), ReadinessError> {
-        let Some(probe) = &self.probe else { return Ok(()) };
+        let Some(probe) = &self.probe else {
+            return Ok(());
+        };
         match tokio::time::timeout(self.timeout, probe.ping()).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(err)) => Err(ReadinessError::Unavailable(err.to_string())),
@@ -76,7 +82,10 @@ mod tests {
             .expect_ping()
             .returning(|| Err(StoreError::Unavailable("refused".into())));
         let service = HealthService::new("1.0.0", Some(Arc::new(probe)), Duration::from_millis(50));
-        assert!(matches!(service.ready().await, Err(ReadinessError::Unavailable(_))));
+        assert!(matches!(
+            service.ready().await,
+            Err(ReadinessError::Unavailable(_))
+        ));
     }
 
     struct SlowProbe;
@@ -90,7 +99,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_slow_probe_times_out() {
-        let service = HealthService::new("1.0.0", Some(Arc::new(SlowProbe)), Duration::from_millis(20));
-        assert!(matches!(service.ready().await, Err(ReadinessError::Timeout(_))));
+        let service = HealthService::new(
+            "1.0.0",
+            Some(Arc::new(SlowProbe)),
+            Duration::from_millis(20),
+        );
+        assert!(matches!(
+            service.ready().await,
+            Err(ReadinessError::Timeout(_))
+        ));
     }
 }

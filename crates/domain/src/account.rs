@@ -10,11 +10,11 @@ pub use credentials::{
     AccessClaims, PasswordHasher, RefreshTokenRecord, RefreshTokenStore, RotateOutcome, TokenError,
     TokenIssuer,
 };
-pub use model::{Member, Membership, NewTenant, NewUser, Tenant, TenantWithRole, User};
-pub use role::Role;
-pub use store::{AccountError, AccountStore, AuthContext, TenantRef};
-pub use values::{DisplayName, Email, Password, Slug, TenantName, Username};
 #[cfg(any(test, feature = "mocks"))]
 pub use credentials::{MockPasswordHasher, MockRefreshTokenStore, MockTokenIssuer};
+pub use model::{Member, Membership, NewTenant, NewUser, Tenant, TenantWithRole, User};
+pub use role::Role;
 #[cfg(any(test, feature = "mocks"))]
 pub use store::MockAccountStore;
+pub use store::{AccountError, AccountStore, AuthContext, TenantRef};
+pub use values::{DisplayName, Email, Password, Slug, TenantName, Username};

@@ -4,13 +4,15 @@ mod gateway;
 mod model;
 mod store;
 
-pub use gateway::{GatewayError, GatewaySubscription, NewGatewaySubscription, PaymentGateway, SubscriptionChange};
-pub use model::{
-    Invoice, Period, Plan, PlanFeature, QuotaDecision, Subscription, SubscriptionStatus, UsageRecorded,
-    UsageReport, UsageTotal,
-};
-pub use store::{BillingError, BillingStore};
 #[cfg(any(test, feature = "mocks"))]
 pub use gateway::MockPaymentGateway;
+pub use gateway::{
+    GatewayError, GatewaySubscription, NewGatewaySubscription, PaymentGateway, SubscriptionChange,
+};
+pub use model::{
+    Invoice, Period, Plan, PlanFeature, QuotaDecision, Subscription, SubscriptionStatus,
+    UsageRecorded, UsageReport, UsageTotal,
+};
 #[cfg(any(test, feature = "mocks"))]
 pub use store::MockBillingStore;
+pub use store::{BillingError, BillingStore};

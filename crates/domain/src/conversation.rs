@@ -10,6 +10,6 @@ pub use model::{
     ConversationUpdate, MessageContent, MessageRole, NewMessage, Page, PageRequest, StoredMessage,
     ToolCallRecord,
 };
-pub use store::{ConversationError, ConversationStore};
 #[cfg(any(test, feature = "mocks"))]
 pub use store::MockConversationStore;
+pub use store::{ConversationError, ConversationStore};

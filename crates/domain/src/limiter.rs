@@ -30,10 +30,20 @@ pub trait RateLimiter: Send + Sync {
     /// Counts one hit on `key` and tells whether it is within `limit` hits
     /// per `window`. Errors: [`StoreError::Unavailable`] when the backing
     /// store does not answer.
-    async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<RateDecision, StoreError>;
+    async fn hit(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+    ) -> Result<RateDecision, StoreError>;
 
     /// Tells whether `key` is currently over `limit` without counting a hit.
-    async fn peek(&self, key: &str, limit: u32, window: Duration) -> Result<RateDecision, StoreError>;
+    async fn peek(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+    ) -> Result<RateDecision, StoreError>;
 
     /// Forgets `key` (e.g. after a successful login).
     async fn reset(&self, key: &str) -> Result<(), StoreError>;

@@ -4,7 +4,9 @@
 mod model;
 mod port;
 
-pub use model::{ChatMessage, FinishReason, ModelEvent, ModelRequest, TokenUsage, ToolCall, ToolSpec};
-pub use port::{ChatModel, LlmError, ModelStream};
+pub use model::{
+    ChatMessage, FinishReason, ModelEvent, ModelRequest, TokenUsage, ToolCall, ToolSpec,
+};
 #[cfg(any(test, feature = "mocks"))]
 pub use port::MockChatModel;
+pub use port::{ChatModel, LlmError, ModelStream};

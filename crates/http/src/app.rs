@@ -15,7 +15,7 @@ use crate::error::{ErrorEnvelope, json_config, path_config, query_config};
 use crate::middleware::{error_envelope, request_context};
 use crate::routes::fallback::{RouteTable, not_matched};
 use crate::routes::openapi::{OpenApiDoc, openapi_json};
-use crate::routes::{agents, health, root, tools};
+use crate::routes::{agents, auth, health, root, tenants, tools};
 use crate::state::AppState;
 
 /// HTTP-level settings.
@@ -50,13 +50,35 @@ impl Default for HttpSettings {
 #[openapi(
     info(title = "Agents service API", description = "Multi-tenant AI agents: chat, tools, handoffs, history, billing."),
     components(schemas(ErrorEnvelope)),
+    modifiers(&BearerAuth),
     tags(
+        (name = "auth", description = "Accounts and tokens"),
+        (name = "tenants", description = "Tenants and members"),
         (name = "health", description = "Probes"),
         (name = "meta", description = "Service directory"),
         (name = "agents", description = "Agents and tools"),
     )
 )]
 struct BaseDoc;
+
+/// Declares the bearer-token security scheme used by authenticated routes.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// Builds the application: routes, extractor configuration, the OpenAPI
 /// document, and the middleware stack.
@@ -84,7 +106,13 @@ pub fn build_app(
         .app_data(query_config())
         .configure(root::configure)
         .configure(health::configure)
-        .service(scope::scope("/api/v1").configure(agents::configure).configure(tools::configure))
+        .service(
+            scope::scope("/api/v1")
+                .configure(auth::configure)
+                .configure(tenants::configure)
+                .configure(agents::configure)
+                .configure(tools::configure),
+        )
         .split_for_parts();
     let table = RouteTable::from_openapi(&doc);
     app.app_data(web::Data::new(OpenApiDoc(Arc::new(doc))))
@@ -98,12 +126,17 @@ pub fn build_app(
 
 /// Starts serving on `listener`. The returned server stops gracefully on
 /// SIGINT/SIGTERM, giving in-flight requests `shutdown_timeout_secs`.
-pub fn serve(listener: TcpListener, state: AppState, settings: HttpSettings) -> std::io::Result<Server> {
+pub fn serve(
+    listener: TcpListener,
+    state: AppState,
+    settings: HttpSettings,
+) -> std::io::Result<Server> {
     let settings = Arc::new(settings);
     let factory_settings = Arc::clone(&settings);
-    let mut server = HttpServer::new(move || build_app(state.clone(), factory_settings.as_ref().clone()))
-        .shutdown_timeout(settings.shutdown_timeout_secs)
-        .listen(listener)?;
+    let mut server =
+        HttpServer::new(move || build_app(state.clone(), factory_settings.as_ref().clone()))
+            .shutdown_timeout(settings.shutdown_timeout_secs)
+            .listen(listener)?;
     if let Some(workers) = settings.workers {
         server = server.workers(workers);
     }

@@ -15,7 +15,12 @@ pub struct CorsSettings {
 }
 
 /// Headers browser clients may read from our responses.
-const EXPOSED: [&str; 4] = ["x-correlation-id", "x-process-time", "x-total-count", "retry-after"];
+const EXPOSED: [&str; 4] = [
+    "x-correlation-id",
+    "x-process-time",
+    "x-total-count",
+    "retry-after",
+];
 
 /// Builds the CORS middleware. Unparseable methods are skipped (the
 /// configuration loader has already refused them).
@@ -25,12 +30,20 @@ pub fn cors(settings: &CorsSettings) -> Cors {
     cors = if any(&settings.origins) {
         cors.allow_any_origin()
     } else {
-        settings.origins.iter().fold(cors, |c, origin| c.allowed_origin(origin))
+        settings
+            .origins
+            .iter()
+            .fold(cors, |c, origin| c.allowed_origin(origin))
     };
     cors = if any(&settings.methods) {
         cors.allow_any_method()
     } else {
-        cors.allowed_methods(settings.methods.iter().filter_map(|m| m.parse::<Method>().ok()))
+        cors.allowed_methods(
+            settings
+                .methods
+                .iter()
+                .filter_map(|m| m.parse::<Method>().ok()),
+        )
     };
     if any(&settings.headers) {
         cors.allow_any_header()

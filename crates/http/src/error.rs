@@ -60,8 +60,12 @@ impl ApiError {
             .iter()
             .map(|e| serde_json::json!({"field": e.field, "message": e.message}))
             .collect();
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_error", message)
-            .with_details(serde_json::Value::Array(details))
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_error",
+            message,
+        )
+        .with_details(serde_json::Value::Array(details))
     }
 
     /// 404 `not_found`.
@@ -93,7 +97,11 @@ impl ApiError {
 
     /// 503 `service_unavailable`.
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", message)
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            message,
+        )
     }
 
     /// 500 with an opaque body; the cause is logged with the request's
@@ -142,7 +150,13 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({}): {}", self.code, self.status.as_u16(), self.message)
+        write!(
+            f,
+            "{} ({}): {}",
+            self.code,
+            self.status.as_u16(),
+            self.message
+        )
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod cors;
 pub mod error;
+pub mod extract;
 pub mod middleware;
 pub mod routes;
 pub mod state;

@@ -1,8 +1,10 @@
 //! Route modules, one resource each, each exposing `configure`.
 
 pub mod agents;
+pub mod auth;
 pub mod fallback;
 pub mod health;
 pub mod openapi;
 pub mod root;
+pub mod tenants;
 pub mod tools;

@@ -2,9 +2,12 @@
 
 use std::sync::Arc;
 
+use agents_application::accounts::AccountService;
 use agents_application::agents::AgentCatalog;
 use agents_application::health::HealthService;
 use agents_application::tools::ToolRegistry;
+
+use crate::extract::TrustedProxies;
 
 /// Static facts about this service, shown by `/` and the probes.
 #[derive(Debug, Clone)]
@@ -28,4 +31,8 @@ pub struct AppState {
     pub agents: Arc<AgentCatalog>,
     /// The tools agents may call.
     pub tools: Arc<ToolRegistry>,
+    /// Accounts, tokens, tenants.
+    pub accounts: Arc<AccountService>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: TrustedProxies,
 }

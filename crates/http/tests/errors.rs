@@ -22,7 +22,10 @@ async fn assert_envelope<B: actix_web::body::MessageBody>(
     assert!(res.headers().contains_key("x-correlation-id"));
     assert!(res.headers().contains_key("x-process-time"));
     let content_type = header(&res, "content-type");
-    assert!(content_type.starts_with("application/json"), "{content_type}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
     let body: Value = test::read_body_json(res).await;
     assert_eq!(body["success"], false);
     assert_eq!(body["error"], code, "{body}");
@@ -34,14 +37,24 @@ async fn assert_envelope<B: actix_web::body::MessageBody>(
 #[actix_web::test]
 async fn unknown_route_is_404_envelope() {
     let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
-    let res = test::call_service(&app, test::TestRequest::get().uri("/nope/at/all").to_request()).await;
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/nope/at/all").to_request(),
+    )
+    .await;
     assert_envelope(res, StatusCode::NOT_FOUND, "not_found").await;
 }
 
 #[actix_web::test]
 async fn wrong_method_is_405_envelope_with_allow() {
     let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
-    let res = test::call_service(&app, test::TestRequest::delete().uri("/api/v1/agents").to_request()).await;
+    let res = test::call_service(
+        &app,
+        test::TestRequest::delete()
+            .uri("/api/v1/agents")
+            .to_request(),
+    )
+    .await;
     assert_eq!(header(&res, "allow"), "GET");
     assert_envelope(res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
 }
@@ -84,7 +97,12 @@ async fn oversized_body_is_413() {
         .insert_header(("content-type", "application/json"))
         .set_payload(big)
         .to_request();
-    assert_envelope(test::call_service(&app, req).await, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    assert_envelope(
+        test::call_service(&app, req).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    )
+    .await;
 }
 
 #[actix_web::test]
@@ -95,7 +113,12 @@ async fn malformed_json_is_400_envelope() {
         .insert_header(("content-type", "application/json"))
         .set_payload("{\"message\": ")
         .to_request();
-    assert_envelope(test::call_service(&app, req).await, StatusCode::BAD_REQUEST, "invalid_json").await;
+    assert_envelope(
+        test::call_service(&app, req).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_json",
+    )
+    .await;
 }
 
 #[actix_web::test]
@@ -106,14 +129,27 @@ async fn wrong_content_type_is_422_envelope() {
         .insert_header(("content-type", "text/plain"))
         .set_payload(r#"{"message":"hi","count":1}"#)
         .to_request();
-    assert_envelope(test::call_service(&app, req).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_error").await;
+    assert_envelope(
+        test::call_service(&app, req).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_error",
+    )
+    .await;
 }
 
 #[actix_web::test]
 async fn missing_field_is_422_naming_the_field() {
     let app = test::init_service(json_app()).await;
-    let req = test::TestRequest::post().uri("/echo").set_json(serde_json::json!({"count": 1})).to_request();
-    let body = assert_envelope(test::call_service(&app, req).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_error").await;
+    let req = test::TestRequest::post()
+        .uri("/echo")
+        .set_json(serde_json::json!({"count": 1}))
+        .to_request();
+    let body = assert_envelope(
+        test::call_service(&app, req).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_error",
+    )
+    .await;
     assert_eq!(body["details"][0]["field"], "message");
 }
 
@@ -124,5 +160,10 @@ async fn wrong_type_is_422() {
         .uri("/echo")
         .set_json(serde_json::json!({"message": "hi", "count": -3}))
         .to_request();
-    assert_envelope(test::call_service(&app, req).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_error").await;
+    assert_envelope(
+        test::call_service(&app, req).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_error",
+    )
+    .await;
 }

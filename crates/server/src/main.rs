@@ -1,1 +1,58 @@
-fn main() {}
+//! `agents-server`: read configuration, build adapters, wire, serve.
+
+mod admin;
+mod cli;
+mod config;
+mod startup;
+mod telemetry;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, UserCommand};
+use crate::config::Settings;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::CheckConfig => match serde_json::to_string_pretty(&settings) {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("could not print configuration: {err}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::User(UserCommand::Create(args)) => {
+            telemetry::init(&settings);
+            match admin::create_user(settings, args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("agents-server: {err}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Serve => {
+            telemetry::init(&settings);
+            match startup::run(settings) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    tracing::error!("{err}");
+                    eprintln!("agents-server: {err}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

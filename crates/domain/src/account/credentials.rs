@@ -19,7 +19,11 @@ pub trait PasswordHasher: Send + Sync {
     /// Whether `password` matches `phc_hash`. With `None` the implementation
     /// verifies against a dummy hash and returns false, so unknown users cost
     /// the same time as wrong passwords.
-    async fn verify(&self, password: &Password, phc_hash: Option<String>) -> Result<bool, StoreError>;
+    async fn verify(
+        &self,
+        password: &Password,
+        phc_hash: Option<String>,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The claims of an access token.
@@ -59,11 +63,19 @@ pub enum TokenError {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait TokenIssuer: Send + Sync {
     /// Signs a token for `user`, valid from `now` for the configured lifetime.
-    fn issue(&self, user: UserId, now: OffsetDateTime) -> Result<(String, AccessClaims), TokenError>;
+    fn issue(
+        &self,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<(String, AccessClaims), TokenError>;
     /// Verifies signature, algorithm, expiry, issuer and audience.
     fn verify(&self, token: &str) -> Result<AccessClaims, TokenError>;
     /// Lifetime of issued tokens in seconds (the `expires_in` of responses).
     fn lifetime_seconds(&self) -> i64;
+    /// A fresh opaque refresh token (high-entropy, URL-safe).
+    fn generate_refresh_token(&self) -> String;
+    /// The digest under which a refresh token is stored and looked up.
+    fn hash_refresh_token(&self, token: &str) -> String;
 }
 
 /// A stored refresh token: only its hash is kept.
@@ -115,5 +127,9 @@ pub trait RefreshTokenStore: Send + Sync {
     ) -> Result<RotateOutcome, StoreError>;
 
     /// Revokes the family of `presented_hash`. Returns whether it existed.
-    async fn revoke_family(&self, presented_hash: &str, now: OffsetDateTime) -> Result<bool, StoreError>;
+    async fn revoke_family(
+        &self,
+        presented_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 }

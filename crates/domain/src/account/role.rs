@@ -32,7 +32,10 @@ impl Role {
             "viewer" => Ok(Role::Viewer),
             "admin" => Ok(Role::Admin),
             "owner" => Ok(Role::Owner),
-            _ => Err(FieldError::new("role", "must be one of owner, admin, viewer")),
+            _ => Err(FieldError::new(
+                "role",
+                "must be one of owner, admin, viewer",
+            )),
         }
     }
 

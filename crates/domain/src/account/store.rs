@@ -67,21 +67,35 @@ pub trait AccountStore: Send + Sync {
     /// Creates a user, their personal tenant and the owner membership,
     /// atomically. Errors: `UsernameTaken`, `EmailTaken`, `SlugTaken`
     /// (the caller retries with another slug).
-    async fn register(&self, user: NewUser, tenant: NewTenant) -> Result<(User, Tenant), AccountError>;
+    async fn register(
+        &self,
+        user: NewUser,
+        tenant: NewTenant,
+    ) -> Result<(User, Tenant), AccountError>;
 
     /// Finds a user by username (exact) or email (case-insensitive), with
     /// their password hash. `Ok(None)` when unknown.
-    async fn find_credentials(&self, username_or_email: &str) -> Result<Option<(User, String)>, AccountError>;
+    async fn find_credentials(
+        &self,
+        username_or_email: &str,
+    ) -> Result<Option<(User, String)>, AccountError>;
 
     /// Finds a user by id.
     async fn find_user(&self, id: UserId) -> Result<Option<User>, AccountError>;
 
     /// Finds a user by username or email, for adding members.
-    async fn find_user_by_login(&self, username_or_email: &str) -> Result<Option<User>, AccountError>;
+    async fn find_user_by_login(
+        &self,
+        username_or_email: &str,
+    ) -> Result<Option<User>, AccountError>;
 
     /// The user's active flag and their membership in `tenant`, in one
     /// query. `Ok(None)` when the user does not exist.
-    async fn auth_context(&self, user: UserId, tenant: &TenantRef) -> Result<Option<AuthContext>, AccountError>;
+    async fn auth_context(
+        &self,
+        user: UserId,
+        tenant: &TenantRef,
+    ) -> Result<Option<AuthContext>, AccountError>;
 
     /// The tenants the user belongs to, oldest membership first.
     async fn tenants_of(&self, user: UserId) -> Result<Vec<TenantWithRole>, AccountError>;
@@ -90,7 +104,8 @@ pub trait AccountStore: Send + Sync {
     async fn slug_exists(&self, slug: &str) -> Result<bool, AccountError>;
 
     /// Creates a tenant with `owner` as its owner. Errors: `SlugTaken`.
-    async fn create_tenant(&self, tenant: NewTenant, owner: UserId) -> Result<Tenant, AccountError>;
+    async fn create_tenant(&self, tenant: NewTenant, owner: UserId)
+    -> Result<Tenant, AccountError>;
 
     /// Finds a tenant by slug, creating it when absent (the `default` tenant
     /// of adopted data). Never fails on a concurrent creation.
@@ -100,11 +115,22 @@ pub trait AccountStore: Send + Sync {
     async fn members(&self, tenant: TenantId) -> Result<Vec<Member>, AccountError>;
 
     /// Adds a member. Errors: `NotFound` (user), `AlreadyMember`.
-    async fn add_member(&self, tenant: TenantId, user: UserId, role: Role, at: OffsetDateTime) -> Result<Member, AccountError>;
+    async fn add_member(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        role: Role,
+        at: OffsetDateTime,
+    ) -> Result<Member, AccountError>;
 
     /// Changes a member's role; refuses (`LastOwner`) to demote the last
     /// owner, checked in the same transaction. Errors: `NotFound`.
-    async fn change_role(&self, tenant: TenantId, user: UserId, role: Role) -> Result<Member, AccountError>;
+    async fn change_role(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        role: Role,
+    ) -> Result<Member, AccountError>;
 
     /// Removes a member; refuses (`LastOwner`) to remove the last owner.
     /// Errors: `NotFound`.

@@ -45,9 +45,9 @@ impl Email {
         let (local, domain) = value.split_once('@').ok_or_else(invalid)?;
         let domain_ok = !domain.contains('@')
             && domain.contains('.')
-            && domain
-                .split('.')
-                .all(|label| !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-'));
+            && domain.split('.').all(|label| {
+                !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            });
         if local.is_empty() || local.len() > 64 || !domain_ok {
             return Err(invalid());
         }
@@ -116,7 +116,9 @@ impl Slug {
     pub fn parse_any(value: &str) -> Result<Self, FieldError> {
         let len = value.len();
         let ok = (3..=64).contains(&len)
-            && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && value
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !value.starts_with('-')
             && !value.ends_with('-');
         if !ok {
@@ -212,8 +214,19 @@ mod tests {
 
     #[test]
     fn email_is_lowercased_and_shape_checked() {
-        assert_eq!(Email::parse("Alice@Example.COM").map(|e| e.0), Ok("alice@example.com".into()));
-        for bad in ["alice", "alice@", "@example.com", "a@b", "a b@c.de", "a@@b.com", "a@b..com"] {
+        assert_eq!(
+            Email::parse("Alice@Example.COM").map(|e| e.0),
+            Ok("alice@example.com".into())
+        );
+        for bad in [
+            "alice",
+            "alice@",
+            "@example.com",
+            "a@b",
+            "a b@c.de",
+            "a@@b.com",
+            "a@b..com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be refused");
         }
     }

@@ -79,13 +79,23 @@ pub trait PaymentGateway: Send + Sync {
     fn name(&self) -> &'static str;
 
     /// Creates the customer and the subscription.
-    async fn create_subscription(&self, request: NewGatewaySubscription) -> Result<GatewaySubscription, GatewayError>;
+    async fn create_subscription(
+        &self,
+        request: NewGatewaySubscription,
+    ) -> Result<GatewaySubscription, GatewayError>;
 
     /// Applies a change to an existing subscription.
-    async fn update_subscription(&self, subscription_id: &str, change: SubscriptionChange) -> Result<GatewaySubscription, GatewayError>;
+    async fn update_subscription(
+        &self,
+        subscription_id: &str,
+        change: SubscriptionChange,
+    ) -> Result<GatewaySubscription, GatewayError>;
 
     /// Cancels now.
-    async fn cancel_subscription(&self, subscription_id: &str) -> Result<GatewaySubscription, GatewayError>;
+    async fn cancel_subscription(
+        &self,
+        subscription_id: &str,
+    ) -> Result<GatewaySubscription, GatewayError>;
 
     /// Reports metered usage for the customer.
     async fn report_usage(

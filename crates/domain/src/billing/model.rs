@@ -61,7 +61,10 @@ impl Plan {
 
     /// Whether a boolean toggle is on; absent toggles default to `default`.
     pub fn toggle(&self, name: &str, default: bool) -> bool {
-        self.feature_toggles.get(name).and_then(|v| v.as_bool()).unwrap_or(default)
+        self.feature_toggles
+            .get(name)
+            .and_then(|v| v.as_bool())
+            .unwrap_or(default)
     }
 }
 
@@ -119,7 +122,10 @@ impl SubscriptionStatus {
 
     /// Live statuses: at most one live subscription per tenant.
     pub fn is_live(self) -> bool {
-        matches!(self, Self::Trialing | Self::Active | Self::PastDue | Self::Incomplete | Self::Unpaid)
+        matches!(
+            self,
+            Self::Trialing | Self::Active | Self::PastDue | Self::Incomplete | Self::Unpaid
+        )
     }
 }
 

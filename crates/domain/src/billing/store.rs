@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::{Invoice, Period, Plan, QuotaDecision, Subscription, UsageRecorded, UsageReport, UsageTotal};
+use super::{
+    Invoice, Period, Plan, QuotaDecision, Subscription, UsageRecorded, UsageReport, UsageTotal,
+};
 use crate::{StoreError, TenantId};
 
 /// Errors of the billing store.
@@ -35,24 +37,40 @@ pub trait BillingStore: Send + Sync {
     async fn upsert_plan(&self, plan: Plan) -> Result<Plan, BillingError>;
 
     /// The tenant's live subscription, if any.
-    async fn live_subscription(&self, tenant: TenantId) -> Result<Option<Subscription>, BillingError>;
+    async fn live_subscription(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Option<Subscription>, BillingError>;
 
     /// Stores a new subscription. Errors: `AlreadySubscribed` when a live one
     /// exists (checked by a constraint, so concurrent creations cannot both win).
-    async fn create_subscription(&self, subscription: Subscription) -> Result<Subscription, BillingError>;
+    async fn create_subscription(
+        &self,
+        subscription: Subscription,
+    ) -> Result<Subscription, BillingError>;
 
     /// Saves changes to an existing subscription. Errors: `NotFound`.
-    async fn update_subscription(&self, subscription: Subscription) -> Result<Subscription, BillingError>;
+    async fn update_subscription(
+        &self,
+        subscription: Subscription,
+    ) -> Result<Subscription, BillingError>;
 
     /// The subscription with this processor id, for webhooks.
-    async fn subscription_by_processor_id(&self, processor_subscription_id: &str) -> Result<Option<Subscription>, BillingError>;
+    async fn subscription_by_processor_id(
+        &self,
+        processor_subscription_id: &str,
+    ) -> Result<Option<Subscription>, BillingError>;
 
     /// Records usage once per (tenant, idempotency key), also under
     /// concurrent retries.
     async fn record_usage(&self, report: UsageReport) -> Result<UsageRecorded, BillingError>;
 
     /// Totals per feature of the tenant's usage reported in `period`.
-    async fn usage_totals(&self, tenant: TenantId, period: Period) -> Result<Vec<UsageTotal>, BillingError>;
+    async fn usage_totals(
+        &self,
+        tenant: TenantId,
+        period: Period,
+    ) -> Result<Vec<UsageTotal>, BillingError>;
 
     /// Atomically checks `hard_limit` and adds `quantity` to the tenant's
     /// counter for (feature, period) when it stays within it; concurrent
@@ -67,10 +85,20 @@ pub trait BillingStore: Send + Sync {
     ) -> Result<QuotaDecision, BillingError>;
 
     /// Gives back quantity consumed by a turn that failed.
-    async fn release_quota(&self, tenant: TenantId, feature_key: &str, period: Period, quantity: i64) -> Result<(), BillingError>;
+    async fn release_quota(
+        &self,
+        tenant: TenantId,
+        feature_key: &str,
+        period: Period,
+        quantity: i64,
+    ) -> Result<(), BillingError>;
 
     /// Marks a webhook event id processed. Returns false when it already was.
-    async fn mark_event_processed(&self, event_id: &str, at: OffsetDateTime) -> Result<bool, BillingError>;
+    async fn mark_event_processed(
+        &self,
+        event_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, BillingError>;
 
     /// Inserts or updates an invoice by its processor id.
     async fn upsert_invoice(&self, invoice: Invoice) -> Result<(), BillingError>;

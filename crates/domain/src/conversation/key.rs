@@ -67,7 +67,10 @@ mod tests {
 
     #[test]
     fn free_form_keys_follow_the_alphabet() {
-        assert_eq!(ConversationKey::parse("Chat:2024.v1_a-b").map(|k| k.0), Ok("Chat:2024.v1_a-b".into()));
+        assert_eq!(
+            ConversationKey::parse("Chat:2024.v1_a-b").map(|k| k.0),
+            Ok("Chat:2024.v1_a-b".into())
+        );
         assert!(ConversationKey::parse("").is_err());
         assert!(ConversationKey::parse("has space").is_err());
         assert!(ConversationKey::parse("slash/no").is_err());

@@ -125,8 +125,16 @@ impl MessageContent {
     pub fn from_json(value: &serde_json::Value) -> Self {
         match value {
             serde_json::Value::String(s) => Self::text(s.clone()),
-            serde_json::Value::Object(_) => serde_json::from_value(value.clone())
-                .unwrap_or_else(|_| Self::text(value.get("text").and_then(|t| t.as_str()).unwrap_or_default())),
+            serde_json::Value::Object(_) => {
+                serde_json::from_value(value.clone()).unwrap_or_else(|_| {
+                    Self::text(
+                        value
+                            .get("text")
+                            .and_then(|t| t.as_str())
+                            .unwrap_or_default(),
+                    )
+                })
+            }
             other => Self::text(other.to_string()),
         }
     }
@@ -272,7 +280,10 @@ mod tests {
     fn python_content_reads_as_text() {
         let content = MessageContent::from_json(&serde_json::json!({"text": "hello"}));
         assert_eq!(content, MessageContent::text("hello"));
-        assert_eq!(MessageContent::text("hi").to_json(), serde_json::json!({"text": "hi"}));
+        assert_eq!(
+            MessageContent::text("hi").to_json(),
+            serde_json::json!({"text": "hi"})
+        );
     }
 
     #[test]
@@ -292,8 +303,14 @@ mod tests {
 
     #[test]
     fn odd_content_still_reads() {
-        assert_eq!(MessageContent::from_json(&serde_json::json!("plain")).text, "plain");
-        assert_eq!(MessageContent::from_json(&serde_json::json!({"text": 5})).text, "");
+        assert_eq!(
+            MessageContent::from_json(&serde_json::json!("plain")).text,
+            "plain"
+        );
+        assert_eq!(
+            MessageContent::from_json(&serde_json::json!({"text": 5})).text,
+            ""
+        );
         assert_eq!(MessageContent::from_json(&serde_json::json!(42)).text, "42");
     }
 

@@ -38,7 +38,11 @@ pub trait ConversationStore: Send + Sync {
     ) -> Result<Appended, ConversationError>;
 
     /// The conversation header, `None` when absent or not visible.
-    async fn find(&self, scope: ConversationScope, key: &ConversationKey) -> Result<Option<Conversation>, ConversationError>;
+    async fn find(
+        &self,
+        scope: ConversationScope,
+        key: &ConversationKey,
+    ) -> Result<Option<Conversation>, ConversationError>;
 
     /// The last `limit` messages, oldest first. Empty when absent or not visible.
     async fn recent_messages(
@@ -57,17 +61,34 @@ pub trait ConversationStore: Send + Sync {
     ) -> Result<Option<(Conversation, Vec<StoredMessage>)>, ConversationError>;
 
     /// Visible conversations, newest `updated_at` first, paged in the store.
-    async fn list(&self, scope: ConversationScope, page: PageRequest) -> Result<Page<ConversationSummary>, ConversationError>;
+    async fn list(
+        &self,
+        scope: ConversationScope,
+        page: PageRequest,
+    ) -> Result<Page<ConversationSummary>, ConversationError>;
 
     /// Visible conversations whose key or message text contains `query`
     /// (case-insensitive), newest first, at most `limit`.
-    async fn search(&self, scope: ConversationScope, query: &str, limit: u64) -> Result<Vec<ConversationHit>, ConversationError>;
+    async fn search(
+        &self,
+        scope: ConversationScope,
+        query: &str,
+        limit: u64,
+    ) -> Result<Vec<ConversationHit>, ConversationError>;
 
     /// Deletes a visible conversation and its messages. Returns whether one
     /// was deleted.
-    async fn delete(&self, scope: ConversationScope, key: &ConversationKey) -> Result<bool, ConversationError>;
+    async fn delete(
+        &self,
+        scope: ConversationScope,
+        key: &ConversationKey,
+    ) -> Result<bool, ConversationError>;
 
     /// How much the tenant used `agent`: conversations whose active agent it
     /// is or that started with it, and the last time it answered.
-    async fn agent_usage(&self, tenant: TenantId, agent: &str) -> Result<AgentUsage, ConversationError>;
+    async fn agent_usage(
+        &self,
+        tenant: TenantId,
+        agent: &str,
+    ) -> Result<AgentUsage, ConversationError>;
 }

@@ -27,13 +27,12 @@ pub fn query_config() -> web::QueryConfig {
 
 fn json_error(err: JsonPayloadError) -> ApiError {
     match err {
-        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("The request body is larger than the limit of {limit} bytes."),
-            )
-        }
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("The request body is larger than the limit of {limit} bytes."),
+        ),
         JsonPayloadError::ContentType => ApiError::validation(vec![FieldError::new(
             "body",
             "Content-Type must be application/json",
@@ -43,24 +42,32 @@ fn json_error(err: JsonPayloadError) -> ApiError {
             "invalid_json",
             format!("The request body is not valid JSON ({e})."),
         ),
-        JsonPayloadError::Deserialize(e) => ApiError::validation(vec![serde_field_error(&e.to_string())]),
-        JsonPayloadError::Payload(e) => {
-            ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("The request body could not be read ({e})."))
+        JsonPayloadError::Deserialize(e) => {
+            ApiError::validation(vec![serde_field_error(&e.to_string())])
         }
+        JsonPayloadError::Payload(e) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("The request body could not be read ({e})."),
+        ),
         other => ApiError::internal(&other),
     }
 }
 
 fn path_error(err: PathError) -> ApiError {
     match err {
-        PathError::Deserialize(e) => ApiError::validation(vec![FieldError::new("path", e.to_string())]),
+        PathError::Deserialize(e) => {
+            ApiError::validation(vec![FieldError::new("path", e.to_string())])
+        }
         other => ApiError::validation(vec![FieldError::new("path", other.to_string())]),
     }
 }
 
 fn query_error(err: QueryPayloadError) -> ApiError {
     match err {
-        QueryPayloadError::Deserialize(e) => ApiError::validation(vec![serde_field_error(&e.to_string())]),
+        QueryPayloadError::Deserialize(e) => {
+            ApiError::validation(vec![serde_field_error(&e.to_string())])
+        }
         other => ApiError::validation(vec![FieldError::new("query", other.to_string())]),
     }
 }
@@ -69,7 +76,11 @@ fn query_error(err: QueryPayloadError) -> ApiError {
 /// line 1 column 2" or "invalid type: ... for key `limit`", so the 422 tells
 /// the client what to fix.
 fn serde_field_error(message: &str) -> FieldError {
-    let cleaned = message.split(" at line ").next().unwrap_or(message).to_owned();
+    let cleaned = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_owned();
     let field = cleaned
         .strip_prefix("missing field `")
         .or_else(|| cleaned.strip_prefix("unknown field `"))

@@ -1,12 +1,110 @@
 //! Maps each application error to its status and stable name: the one table
-//! of API.md's error names.
+//! of API.md's error names. Infrastructure causes are logged, never sent.
+
+use actix_web::http::StatusCode;
+use agents_application::accounts::{
+    AuthError, LoginError, RefreshError, RegisterError, TenantError,
+};
+use agents_application::health::ReadinessError;
+use agents_domain::StoreError;
 
 use super::ApiError;
-use agents_application::health::ReadinessError;
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(cause) => {
+                tracing::error!(%cause, "store unavailable");
+                ApiError::unavailable("A backing service is not answering; try again shortly.")
+            }
+            StoreError::Other(cause) => ApiError::internal(&cause),
+        }
+    }
+}
 
 impl From<ReadinessError> for ApiError {
     fn from(err: ReadinessError) -> Self {
         tracing::warn!(error = %err, "readiness check failed");
         ApiError::unavailable("The database is not answering; try again shortly.")
+    }
+}
+
+impl From<RegisterError> for ApiError {
+    fn from(err: RegisterError) -> Self {
+        match err {
+            RegisterError::Invalid(fields) => ApiError::validation(fields),
+            RegisterError::UsernameTaken => {
+                ApiError::conflict("That username is already taken; choose another.")
+            }
+            RegisterError::EmailTaken => {
+                ApiError::conflict("That email is already registered; log in instead.")
+            }
+            RegisterError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(err: LoginError) -> Self {
+        match err {
+            LoginError::InvalidCredentials => {
+                ApiError::unauthorized("Incorrect username or password")
+            }
+            LoginError::Throttled { retry_after } => ApiError::too_many(
+                "rate_limited",
+                "Too many failed logins; wait before trying again.",
+                retry_after.as_secs().max(1),
+            ),
+            LoginError::Store(e) => e.into(),
+            LoginError::Token(e) => ApiError::internal(&e),
+        }
+    }
+}
+
+impl From<RefreshError> for ApiError {
+    fn from(err: RefreshError) -> Self {
+        match err {
+            RefreshError::Invalid => ApiError::unauthorized(
+                "The refresh token is invalid, expired or already used; log in again.",
+            ),
+            RefreshError::Store(e) => e.into(),
+            RefreshError::Token(e) => ApiError::internal(&e),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::Unauthenticated => {
+                ApiError::unauthorized("Could not validate credentials; log in again.")
+            }
+            AuthError::NotAMember => ApiError::forbidden("You are not a member of this tenant."),
+            AuthError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<TenantError> for ApiError {
+    fn from(err: TenantError) -> Self {
+        match err {
+            TenantError::Invalid(fields) => ApiError::validation(fields),
+            TenantError::Forbidden => {
+                ApiError::forbidden("Your role in this tenant does not allow this.")
+            }
+            TenantError::NotFound => ApiError::not_found("No such user in this tenant."),
+            TenantError::SlugTaken => {
+                ApiError::conflict("That slug is already taken; choose another.")
+            }
+            TenantError::AlreadyMember => {
+                ApiError::conflict("That user is already a member of this tenant.")
+            }
+            TenantError::LastOwner => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "A tenant must keep at least one owner; promote another member first.",
+            ),
+            TenantError::Store(e) => e.into(),
+        }
     }
 }

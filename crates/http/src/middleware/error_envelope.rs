@@ -17,13 +17,25 @@ fn generic_error(status: StatusCode) -> ApiError {
         401 => ("unauthorized", "Authentication is required."),
         403 => ("forbidden", "You are not allowed to do this."),
         404 => ("not_found", "The requested resource was not found."),
-        405 => ("method_not_allowed", "This route does not support this method."),
+        405 => (
+            "method_not_allowed",
+            "This route does not support this method.",
+        ),
         408 => ("request_timeout", "The request took too long to arrive."),
-        413 => ("payload_too_large", "The request body is larger than the configured limit."),
-        415 => ("unsupported_media_type", "The request's content type is not supported."),
+        413 => (
+            "payload_too_large",
+            "The request body is larger than the configured limit.",
+        ),
+        415 => (
+            "unsupported_media_type",
+            "The request's content type is not supported.",
+        ),
         422 => ("validation_error", "The request is not valid."),
         429 => ("rate_limited", "Too many requests; slow down."),
-        503 => ("service_unavailable", "The service is temporarily unavailable."),
+        503 => (
+            "service_unavailable",
+            "The service is temporarily unavailable.",
+        ),
         s if s >= 500 => ("internal_error", "An internal error occurred."),
         _ => ("bad_request", "The request was not accepted."),
     };

@@ -23,7 +23,9 @@ const PROCESS_TIME: HeaderName = HeaderName::from_static("x-process-time");
 fn well_formed(value: &str) -> bool {
     !value.is_empty()
         && value.len() <= 128
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 fn incoming_id(req: &ServiceRequest) -> Option<String> {
@@ -61,12 +63,17 @@ pub async fn request_context(
     let mut response = match next.call(req).instrument(span.clone()).await {
         Ok(response) => response,
         Err(err) => {
-            span.in_scope(|| tracing::error!(error = %err, path = %path, "request failed in middleware"));
+            span.in_scope(
+                || tracing::error!(error = %err, path = %path, "request failed in middleware"),
+            );
             return Err(err);
         }
     };
     let elapsed = started.elapsed();
-    let route = response.request().match_pattern().unwrap_or_else(|| "<unmatched>".to_owned());
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "<unmatched>".to_owned());
     span.record("route", route.as_str());
     let status = response.status().as_u16();
     span.in_scope(|| {

@@ -52,9 +52,12 @@ impl RouteTable {
 pub async fn not_matched(req: HttpRequest, table: web::Data<RouteTable>) -> HttpResponse {
     match table.allowed(req.path()) {
         Some(allow) if req.method() == actix_web::http::Method::OPTIONS => {
-            HttpResponse::NoContent().insert_header(("Allow", allow)).finish()
+            HttpResponse::NoContent()
+                .insert_header(("Allow", allow))
+                .finish()
         }
         Some(allow) => ApiError::method_not_allowed(allow).error_response(),
-        None => ApiError::not_found(format!("No route for {} {}.", req.method(), req.path())).error_response(),
+        None => ApiError::not_found(format!("No route for {} {}.", req.method(), req.path()))
+            .error_response(),
     }
 }

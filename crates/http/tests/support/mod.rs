@@ -1,37 +1,142 @@
-//! Shared test state: the real app over mocks, no database, no network.
+//! Shared test state: the real app over real adapters (in-memory, SQLite
+//! or Postgres stores), no network.
+
+#![allow(dead_code)]
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use agents_adapters::auth::{Argon2Hasher, JwtConfig, JwtIssuer, JwtKeys};
+use agents_adapters::limiter::InMemoryRateLimiter;
+use agents_adapters::memory::{
+    InMemoryAccountStore, InMemoryConversationStore, InMemoryRefreshTokenStore,
+};
+use agents_adapters::sql::{PoolOptions, SqlStores, connect};
+use agents_application::accounts::{AccountService, AccountSettings};
 use agents_application::agents::AgentCatalog;
 use agents_application::health::HealthService;
-use agents_application::tools::{CurrentTimeTool, SearchConversationsTool, ToolRegistry, WebSearchTool};
+use agents_application::tools::{
+    CurrentTimeTool, SearchConversationsTool, ToolRegistry, WebSearchTool,
+};
+use agents_domain::account::{AccountStore, RefreshTokenStore};
 use agents_domain::clock::SystemClock;
-use agents_domain::conversation::MockConversationStore;
+use agents_domain::conversation::ConversationStore;
 use agents_domain::health::HealthProbe;
+use agents_http::extract::TrustedProxies;
 use agents_http::{AppInfo, AppState};
+use sea_orm::ConnectionTrait;
 
-#[allow(dead_code)]
-pub fn state_with_probe(probe: Option<Arc<dyn HealthProbe>>) -> AppState {
+pub mod pg;
+
+pub const TEST_SECRET: &str = "http-tests-secret-key-0123456789abcdef";
+
+/// The stores a test app runs on.
+pub struct Stores {
+    pub conversations: Arc<dyn ConversationStore>,
+    pub accounts: Arc<dyn AccountStore>,
+    pub refresh_tokens: Arc<dyn RefreshTokenStore>,
+    /// Keeps a temp dir or a Postgres database alive for the test.
+    pub guard: Option<Box<dyn std::any::Any + Send>>,
+}
+
+pub fn memory_stores() -> Stores {
+    Stores {
+        conversations: Arc::new(InMemoryConversationStore::new()),
+        accounts: Arc::new(InMemoryAccountStore::new()),
+        refresh_tokens: Arc::new(InMemoryRefreshTokenStore::new()),
+        guard: None,
+    }
+}
+
+fn from_sql(stores: SqlStores, guard: Box<dyn std::any::Any + Send>) -> Stores {
+    Stores {
+        conversations: stores.conversations,
+        accounts: stores.accounts,
+        refresh_tokens: stores.refresh_tokens,
+        guard: Some(guard),
+    }
+}
+
+pub async fn sqlite_stores() -> Stores {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+    let db = connect(&url, &PoolOptions::default())
+        .await
+        .expect("sqlite opens");
+    db.migrate().await.expect("sqlite migrates");
+    from_sql(db.stores(), Box::new((dir, db)))
+}
+
+/// Postgres stores on a fresh database, or `None` (skip) when Postgres is
+/// unreachable and not required.
+pub async fn postgres_stores() -> Option<Stores> {
+    let database = pg::TestDatabase::create().await?;
+    let db = connect(&database.url, &PoolOptions::default())
+        .await
+        .expect("postgres opens");
+    db.migrate().await.expect("postgres migrates");
+    let _ = db.connection().execute_unprepared("SELECT 1").await;
+    Some(from_sql(db.stores(), Box::new((database, db))))
+}
+
+pub fn jwt() -> JwtIssuer {
+    JwtIssuer::new(JwtConfig {
+        keys: JwtKeys::Hs256(TEST_SECRET.as_bytes().to_vec()),
+        issuer: "anything-agents".into(),
+        audience: "anything-agents-api".into(),
+        lifetime_seconds: 1800,
+        leeway_seconds: 5,
+    })
+    .expect("jwt keys")
+}
+
+pub fn state_on(stores: &Stores, probe: Option<Arc<dyn HealthProbe>>) -> AppState {
     let mut tools = ToolRegistry::new();
     tools
         .register(Arc::new(CurrentTimeTool::new(Arc::new(SystemClock))))
-        .register(Arc::new(SearchConversationsTool::new(Arc::new(MockConversationStore::new()))))
+        .register(Arc::new(SearchConversationsTool::new(
+            stores.conversations.clone(),
+        )))
         .register(Arc::new(WebSearchTool::new(None)));
     let agents = AgentCatalog::new(vec![], &tools.names()).expect("built-in catalog is valid");
+    // Cheap Argon2 parameters: the tests exercise the flow, not the cost.
+    let params = argon2::Params::new(1024, 1, 1, None).expect("argon2 params");
+    let hasher = Argon2Hasher::with_params(params, 2).expect("hasher");
+    let accounts = AccountService::new(
+        stores.accounts.clone(),
+        stores.refresh_tokens.clone(),
+        Arc::new(hasher),
+        Arc::new(jwt()),
+        Arc::new(InMemoryRateLimiter::new()),
+        Arc::new(SystemClock),
+        AccountSettings {
+            login_max_failures: 5,
+            login_window: Duration::from_secs(60),
+            ..Default::default()
+        },
+    );
     AppState {
         info: Arc::new(AppInfo {
             name: "Test Agents".into(),
             description: "test".into(),
             version: "9.9.9".into(),
         }),
-        health: Arc::new(HealthService::new("9.9.9", probe, Duration::from_millis(100))),
+        health: Arc::new(HealthService::new(
+            "9.9.9",
+            probe,
+            Duration::from_millis(100),
+        )),
         agents: Arc::new(agents),
         tools: Arc::new(tools),
+        accounts: Arc::new(accounts),
+        trusted_proxies: TrustedProxies::default(),
     }
 }
 
-#[allow(dead_code)]
+pub fn state_with_probe(probe: Option<Arc<dyn HealthProbe>>) -> AppState {
+    state_on(&memory_stores(), probe)
+}
+
 pub fn state() -> AppState {
     state_with_probe(None)
 }

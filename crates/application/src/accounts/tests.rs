@@ -1,0 +1,359 @@
+//! Account use cases over mocked ports.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agents_domain::account::{
+    AccessClaims, AccountError, AuthContext, MockAccountStore, MockPasswordHasher,
+    MockRefreshTokenStore, MockTokenIssuer, Role, RotateOutcome, Tenant, TenantRef, TokenError,
+    User,
+};
+use agents_domain::clock::SystemClock;
+use agents_domain::limiter::{MockRateLimiter, RateDecision};
+use agents_domain::{TenantId, UserId};
+use time::OffsetDateTime;
+
+use super::*;
+
+struct Mocks {
+    store: MockAccountStore,
+    tokens: MockRefreshTokenStore,
+    hasher: MockPasswordHasher,
+    issuer: MockTokenIssuer,
+    limiter: MockRateLimiter,
+}
+
+impl Mocks {
+    fn new() -> Self {
+        let mut issuer = MockTokenIssuer::new();
+        issuer.expect_lifetime_seconds().return_const(1800_i64);
+        issuer
+            .expect_generate_refresh_token()
+            .returning(|| "next-token".into());
+        issuer
+            .expect_hash_refresh_token()
+            .returning(|t| format!("h({t})"));
+        Self {
+            store: MockAccountStore::new(),
+            tokens: MockRefreshTokenStore::new(),
+            hasher: MockPasswordHasher::new(),
+            issuer,
+            limiter: MockRateLimiter::new(),
+        }
+    }
+
+    fn service(self) -> AccountService {
+        AccountService::new(
+            Arc::new(self.store),
+            Arc::new(self.tokens),
+            Arc::new(self.hasher),
+            Arc::new(self.issuer),
+            Arc::new(self.limiter),
+            Arc::new(SystemClock),
+            AccountSettings::default(),
+        )
+    }
+}
+
+fn user(active: bool) -> User {
+    User {
+        id: UserId::new(),
+        username: "alice".into(),
+        email: "alice@example.com".into(),
+        display_name: None,
+        is_active: active,
+        home_tenant_id: None,
+        created_at: OffsetDateTime::now_utc(),
+    }
+}
+
+fn tenant() -> Tenant {
+    Tenant {
+        id: TenantId::new(),
+        slug: "alice".into(),
+        name: "alice".into(),
+        created_at: OffsetDateTime::now_utc(),
+    }
+}
+
+fn claims(sub: UserId) -> AccessClaims {
+    AccessClaims {
+        sub: sub.to_string(),
+        iat: 0,
+        exp: 0,
+        jti: "j".into(),
+        iss: "i".into(),
+        aud: "a".into(),
+    }
+}
+
+#[tokio::test]
+async fn registration_lists_every_invalid_field_and_stores_nothing() {
+    let service = Mocks::new().service();
+    let err = service
+        .register(RegisterInput {
+            username: "a".into(),
+            email: "nope".into(),
+            password: "short".into(),
+            display_name: None,
+        })
+        .await
+        .expect_err("invalid");
+    let RegisterError::Invalid(fields) = err else {
+        panic!("expected Invalid, got {err:?}")
+    };
+    let names: Vec<_> = fields.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(names, ["username", "email", "password"]);
+}
+
+#[tokio::test]
+async fn a_taken_slug_is_retried_with_a_suffix() {
+    let mut mocks = Mocks::new();
+    mocks
+        .hasher
+        .expect_hash()
+        .returning(|_| Ok("$argon2id$fake".into()));
+    let mut calls = 0;
+    mocks
+        .store
+        .expect_register()
+        .times(2)
+        .returning(move |new_user, new_tenant| {
+            calls += 1;
+            if calls == 1 {
+                assert_eq!(new_tenant.slug.as_str(), "alice");
+                return Err(AccountError::SlugTaken);
+            }
+            assert!(
+                new_tenant.slug.as_str().starts_with("alice-"),
+                "{}",
+                new_tenant.slug.as_str()
+            );
+            assert_eq!(
+                new_user.password_hash, "$argon2id$fake",
+                "only the hash is stored"
+            );
+            Ok((user(true), tenant()))
+        });
+    let registered = mocks
+        .service()
+        .register(RegisterInput {
+            username: "alice".into(),
+            email: "alice@example.com".into(),
+            password: "correct horse".into(),
+            display_name: Some("Alice".into()),
+        })
+        .await
+        .expect("registered");
+    assert_eq!(registered.role, Role::Owner);
+}
+
+#[tokio::test]
+async fn unknown_users_are_verified_against_the_dummy_hash_and_counted() {
+    let mut mocks = Mocks::new();
+    mocks
+        .limiter
+        .expect_peek()
+        .returning(|_, _, _| Ok(RateDecision::Allowed { remaining: 5 }));
+    mocks
+        .store
+        .expect_find_credentials()
+        .returning(|_| Ok(None));
+    mocks
+        .hasher
+        .expect_verify()
+        .withf(|_, hash| hash.is_none())
+        .times(1)
+        .returning(|_, _| Ok(false));
+    mocks
+        .limiter
+        .expect_hit()
+        .times(2)
+        .returning(|_, _, _| Ok(RateDecision::Allowed { remaining: 4 }));
+    let err = mocks
+        .service()
+        .login("ghost", "whatever1", "10.0.0.1")
+        .await
+        .expect_err("401");
+    assert!(matches!(err, LoginError::InvalidCredentials));
+}
+
+#[tokio::test]
+async fn an_inactive_user_with_the_right_password_is_refused_like_a_wrong_one() {
+    let mut mocks = Mocks::new();
+    mocks
+        .limiter
+        .expect_peek()
+        .returning(|_, _, _| Ok(RateDecision::Allowed { remaining: 5 }));
+    mocks
+        .store
+        .expect_find_credentials()
+        .returning(|_| Ok(Some((user(false), "hash".into()))));
+    mocks.hasher.expect_verify().returning(|_, _| Ok(true));
+    mocks
+        .limiter
+        .expect_hit()
+        .returning(|_, _, _| Ok(RateDecision::Allowed { remaining: 4 }));
+    let err = mocks
+        .service()
+        .login("alice", "correct horse", "ip")
+        .await
+        .expect_err("401");
+    assert!(matches!(err, LoginError::InvalidCredentials));
+}
+
+#[tokio::test]
+async fn throttled_logins_never_reach_the_password_check() {
+    let mut mocks = Mocks::new();
+    mocks.limiter.expect_peek().returning(|_, _, _| {
+        Ok(RateDecision::Limited {
+            retry_after: Duration::from_secs(42),
+        })
+    });
+    mocks.hasher.expect_verify().never();
+    let err = mocks
+        .service()
+        .login("alice", "pw", "ip")
+        .await
+        .expect_err("429");
+    assert!(matches!(err, LoginError::Throttled { retry_after } if retry_after.as_secs() == 42));
+}
+
+#[tokio::test]
+async fn a_successful_login_issues_a_pair_and_stores_only_the_refresh_hash() {
+    let mut mocks = Mocks::new();
+    let alice = user(true);
+    let id = alice.id;
+    mocks
+        .limiter
+        .expect_peek()
+        .returning(|_, _, _| Ok(RateDecision::Allowed { remaining: 5 }));
+    mocks.limiter.expect_reset().times(1).returning(|_| Ok(()));
+    mocks
+        .store
+        .expect_find_credentials()
+        .returning(move |_| Ok(Some((alice.clone(), "hash".into()))));
+    mocks.hasher.expect_verify().returning(|_, _| Ok(true));
+    mocks
+        .issuer
+        .expect_issue()
+        .returning(move |u, _| Ok(("jwt".into(), claims(u))));
+    mocks
+        .tokens
+        .expect_insert()
+        .withf(move |record| record.token_hash == "h(next-token)" && record.user_id == id)
+        .times(1)
+        .returning(|_| Ok(()));
+    let pair = mocks
+        .service()
+        .login("alice", "correct horse", "ip")
+        .await
+        .expect("ok");
+    assert_eq!(pair.access_token, "jwt");
+    assert_eq!(pair.refresh_token, "next-token");
+    assert_eq!(pair.expires_in, 1800);
+}
+
+#[tokio::test]
+async fn a_reused_refresh_token_is_refused() {
+    let mut mocks = Mocks::new();
+    mocks
+        .tokens
+        .expect_rotate()
+        .returning(|_, _, _, _| Ok(RotateOutcome::Reused));
+    let err = mocks.service().refresh("old").await.expect_err("401");
+    assert!(matches!(err, RefreshError::Invalid));
+}
+
+#[tokio::test]
+async fn authentication_refuses_bad_tokens_inactive_users_and_non_members() {
+    let mut mocks = Mocks::new();
+    mocks
+        .issuer
+        .expect_verify()
+        .returning(|_| Err(TokenError::Invalid));
+    let err = mocks
+        .service()
+        .authenticate("garbage", &TenantRef::Default)
+        .await
+        .expect_err("401");
+    assert!(matches!(err, AuthError::Unauthenticated));
+
+    let id = UserId::new();
+    let mut mocks = Mocks::new();
+    mocks
+        .issuer
+        .expect_verify()
+        .returning(move |_| Ok(claims(id)));
+    mocks.store.expect_auth_context().returning(move |_, _| {
+        Ok(Some(AuthContext {
+            user_id: id,
+            is_active: false,
+            tenant: Some((tenant(), Role::Owner)),
+        }))
+    });
+    let err = mocks
+        .service()
+        .authenticate("t", &TenantRef::Default)
+        .await
+        .expect_err("inactive");
+    assert!(matches!(err, AuthError::Unauthenticated));
+
+    let mut mocks = Mocks::new();
+    mocks
+        .issuer
+        .expect_verify()
+        .returning(move |_| Ok(claims(id)));
+    mocks.store.expect_auth_context().returning(move |_, _| {
+        Ok(Some(AuthContext {
+            user_id: id,
+            is_active: true,
+            tenant: None,
+        }))
+    });
+    let err = mocks
+        .service()
+        .authenticate("t", &TenantRef::Slug("other".into()))
+        .await
+        .expect_err("403");
+    assert!(matches!(err, AuthError::NotAMember));
+}
+
+fn caller(role: Role) -> Caller {
+    Caller {
+        user_id: UserId::new(),
+        claims: claims(UserId::new()),
+        tenant: Some((tenant(), role)),
+    }
+}
+
+#[tokio::test]
+async fn role_rules_for_adding_members() {
+    let service = Mocks::new().service();
+    let err = service
+        .add_member(&caller(Role::Viewer), "bob", Role::Viewer)
+        .await
+        .expect_err("viewer");
+    assert!(matches!(err, TenantError::Forbidden));
+    let err = service
+        .add_member(&caller(Role::Admin), "bob", Role::Owner)
+        .await
+        .expect_err("admin->owner");
+    assert!(matches!(err, TenantError::Forbidden));
+    let err = service
+        .change_role(
+            &caller(Role::Admin),
+            MemberChange {
+                user_id: UserId::new(),
+                role: Role::Viewer,
+            },
+        )
+        .await
+        .expect_err("admin cannot change roles");
+    assert!(matches!(err, TenantError::Forbidden));
+    let err = service
+        .remove_member(&caller(Role::Admin), UserId::new())
+        .await
+        .expect_err("admin cannot remove");
+    assert!(matches!(err, TenantError::Forbidden));
+}

@@ -1,0 +1,65 @@
+//! Wiring: pick adapters from the settings, build the services, serve.
+
+mod secrets;
+mod services;
+mod stores;
+
+use std::net::TcpListener;
+
+use agents_http::HttpSettings;
+use agents_http::cors::CorsSettings;
+
+use crate::config::Settings;
+
+pub use services::{Services, build_services};
+pub use stores::Stores;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// Configuration that only wiring can check (agents, keys).
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// The store could not be opened or migrated.
+    #[error("{0}")]
+    Store(String),
+    /// The address could not be bound, or the server failed.
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Builds everything and serves until SIGINT/SIGTERM.
+pub fn run(settings: Settings) -> Result<(), StartupError> {
+    actix_web::rt::System::new().block_on(serve(settings))
+}
+
+async fn serve(settings: Settings) -> Result<(), StartupError> {
+    let stores = stores::open(&settings).await?;
+    let services = build_services(&settings, &stores).await?;
+    let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, store = %stores.description, limiter = services.limiter_name, "agents-server listening");
+    let http = HttpSettings {
+        max_body_bytes: settings.max_body_bytes,
+        cors: CorsSettings {
+            origins: settings.allowed_origins.clone(),
+            methods: settings.allowed_methods.clone(),
+            headers: settings.allowed_headers.clone(),
+        },
+        workers: settings.workers,
+        shutdown_timeout_secs: settings.shutdown_timeout,
+    };
+    agents_http::serve(listener, services.state, http)?.await?;
+    if let Some(database) = stores.database {
+        database.close().await;
+    }
+    tracing::info!("agents-server stopped");
+    Ok(())
+}
+
+/// Opens the stores and builds the services without serving (operator commands).
+pub async fn open_services(settings: &Settings) -> Result<(Stores, Services), StartupError> {
+    let stores = stores::open(settings).await?;
+    let services = build_services(settings, &stores).await?;
+    Ok((stores, services))
+}

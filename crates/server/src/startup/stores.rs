@@ -1,0 +1,104 @@
+//! Store selection: in memory, the embedded SQLite default, or the
+//! configured database, migrated according to policy.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agents_adapters::memory::{
+    InMemoryAccountStore, InMemoryConversationStore, InMemoryRefreshTokenStore,
+};
+use agents_adapters::sql::{PoolOptions, SqlDatabase, connect};
+use agents_domain::account::{AccountStore, RefreshTokenStore};
+use agents_domain::conversation::ConversationStore;
+use agents_domain::health::HealthProbe;
+
+use super::StartupError;
+use crate::config::Settings;
+
+/// The stores the services run on.
+pub struct Stores {
+    /// Conversations and messages.
+    pub conversations: Arc<dyn ConversationStore>,
+    /// Users, tenants, memberships.
+    pub accounts: Arc<dyn AccountStore>,
+    /// Refresh tokens.
+    pub refresh_tokens: Arc<dyn RefreshTokenStore>,
+    /// Readiness probe of the database (`None` in memory).
+    pub probe: Option<Arc<dyn HealthProbe>>,
+    /// For the start-up log line (never contains credentials).
+    pub description: String,
+    /// The open database, closed on shutdown.
+    pub database: Option<SqlDatabase>,
+}
+
+/// The database URL: configured, or the SQLite file in the data directory.
+pub fn database_url(settings: &Settings) -> String {
+    match &settings.database_url {
+        Some(url) => url.expose().to_owned(),
+        None => format!(
+            "sqlite://{}?mode=rwc",
+            settings.data_dir.join("agents.db").display()
+        ),
+    }
+}
+
+fn pool_options(settings: &Settings) -> PoolOptions {
+    PoolOptions {
+        max_connections: settings.database_pool_size + settings.database_max_overflow,
+        min_connections: 0,
+        connect_timeout: Duration::from_secs(5),
+        acquire_timeout: Duration::from_secs_f64(settings.database_pool_timeout),
+        idle_timeout: Some(Duration::from_secs(600)),
+        max_lifetime: Some(Duration::from_secs(settings.database_pool_recycle.max(1))),
+        sqlite_busy_timeout: Duration::from_secs(10),
+    }
+}
+
+/// Opens the configured stores and applies the migration policy: SQLite
+/// migrates on start by default; Postgres only with `AUTO_RUN_MIGRATIONS`,
+/// otherwise pending migrations stop the start.
+pub async fn open(settings: &Settings) -> Result<Stores, StartupError> {
+    if settings.use_in_memory_repo {
+        return Ok(Stores {
+            conversations: Arc::new(InMemoryConversationStore::new()),
+            accounts: Arc::new(InMemoryAccountStore::new()),
+            refresh_tokens: Arc::new(InMemoryRefreshTokenStore::new()),
+            probe: None,
+            description: "in-memory".into(),
+            database: None,
+        });
+    }
+    let url = database_url(settings);
+    let database = connect(&url, &pool_options(settings))
+        .await
+        .map_err(|e| StartupError::Store(format!("cannot open the database: {e}")))?;
+    let is_sqlite = database.backend_name() == "sqlite";
+    let auto_migrate = settings.auto_run_migrations.unwrap_or(is_sqlite);
+    if auto_migrate {
+        let report = database
+            .migrate()
+            .await
+            .map_err(|e| StartupError::Store(format!("migration failed: {e}")))?;
+        tracing::info!(?report, "database migrated");
+    } else {
+        let pending = database
+            .pending_migrations()
+            .await
+            .map_err(|e| StartupError::Store(format!("cannot read the migration state: {e}")))?;
+        if pending > 0 {
+            return Err(StartupError::Store(format!(
+                "the database has {pending} pending migration(s): run `cargo run -p migration -- up` \
+                 (or `migration up` in the image) first, or set AUTO_RUN_MIGRATIONS=true"
+            )));
+        }
+    }
+    let stores = database.stores();
+    Ok(Stores {
+        conversations: stores.conversations,
+        accounts: stores.accounts,
+        refresh_tokens: stores.refresh_tokens,
+        probe: Some(stores.probe),
+        description: database.backend_name().to_owned(),
+        database: Some(database),
+    })
+}

@@ -1,0 +1,36 @@
+# Recipes for the agents service. `just --list` shows them.
+
+export CARGO_TARGET_DIR := env_var_or_default("CARGO_TARGET_DIR", justfile_directory() / "target")
+
+# Start the server on the embedded SQLite default (127.0.0.1:8000).
+run *ARGS:
+    cargo run -p agents-server -- {{ARGS}}
+
+# The whole test suite (what CI runs).
+test:
+    cargo test --workspace
+
+# Formatting and lints, as CI checks them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Database migrations: just migrate up|down|status|fresh|refresh|reset (DATABASE_URL picks the database).
+migrate *ARGS="up":
+    cargo run -p migration -- {{ARGS}}
+
+# Release build of the server and the bare actix-web yardstick.
+build-release:
+    cargo build --release -p agents-server -p agents-http --bin agents-server --example bare_hello
+
+# Load benchmark: our server against bare actix-web (installs wrk if missing).
+bench: build-release
+    scripts/bench.sh
+
+# Documentation of the library crates, warnings denied.
+doc:
+    RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p agents-domain -p agents-application -p agents-adapters
+
+# Check the compose file (no Docker engine needed).
+compose-check:
+    docker compose -f deploy/docker-compose.yml config --quiet
