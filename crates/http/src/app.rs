@@ -15,7 +15,7 @@ use crate::error::{ErrorEnvelope, json_config, path_config, query_config};
 use crate::middleware::{error_envelope, request_context};
 use crate::routes::fallback::{RouteTable, not_matched};
 use crate::routes::openapi::{OpenApiDoc, openapi_json};
-use crate::routes::{agents, auth, health, root, tenants, tools};
+use crate::routes::{agents, auth, chat, conversations, health, root, tenants, tools};
 use crate::state::AppState;
 
 /// HTTP-level settings.
@@ -54,6 +54,8 @@ impl Default for HttpSettings {
     tags(
         (name = "auth", description = "Accounts and tokens"),
         (name = "tenants", description = "Tenants and members"),
+        (name = "chat", description = "Chat with agents, plain or streamed"),
+        (name = "conversations", description = "Conversation history"),
         (name = "health", description = "Probes"),
         (name = "meta", description = "Service directory"),
         (name = "agents", description = "Agents and tools"),
@@ -110,6 +112,8 @@ pub fn build_app(
             scope::scope("/api/v1")
                 .configure(auth::configure)
                 .configure(tenants::configure)
+                .configure(chat::configure)
+                .configure(conversations::configure)
                 .configure(agents::configure)
                 .configure(tools::configure),
         )

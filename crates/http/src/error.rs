@@ -137,6 +137,11 @@ impl ApiError {
         self.code
     }
 
+    /// The client-facing message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// The envelope body.
     pub fn envelope(&self) -> ErrorEnvelope {
         ErrorEnvelope {

@@ -2,9 +2,12 @@
 
 pub mod agents;
 pub mod auth;
+pub mod chat;
+pub mod conversations;
 pub mod fallback;
 pub mod health;
 pub mod openapi;
 pub mod root;
+mod sse;
 pub mod tenants;
 pub mod tools;

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use agents_application::accounts::AccountService;
-use agents_application::agents::AgentCatalog;
+use agents_application::agents::{AgentCatalog, AgentService};
+use agents_application::chat::ChatService;
+use agents_application::conversations::ConversationService;
 use agents_application::health::HealthService;
 use agents_application::tools::ToolRegistry;
 
@@ -35,4 +37,12 @@ pub struct AppState {
     pub accounts: Arc<AccountService>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: TrustedProxies,
+    /// Chat turns.
+    pub chat: Arc<ChatService>,
+    /// Conversation history.
+    pub conversations: Arc<ConversationService>,
+    /// Agent status from stored data.
+    pub agent_status: Arc<AgentService>,
+    /// Silence after which a stream sends a keep-alive comment.
+    pub stream_keep_alive: std::time::Duration,
 }

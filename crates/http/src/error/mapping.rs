@@ -5,6 +5,9 @@ use actix_web::http::StatusCode;
 use agents_application::accounts::{
     AuthError, LoginError, RefreshError, RegisterError, TenantError,
 };
+use agents_application::agents::AgentStatusError;
+use agents_application::chat::ChatError;
+use agents_application::conversations::ConversationsError;
 use agents_application::health::ReadinessError;
 use agents_domain::StoreError;
 
@@ -105,6 +108,74 @@ impl From<TenantError> for ApiError {
                 "A tenant must keep at least one owner; promote another member first.",
             ),
             TenantError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ChatError> for ApiError {
+    fn from(err: ChatError) -> Self {
+        match err {
+            ChatError::Validation(fields) => ApiError::validation(fields),
+            ChatError::ConversationNotFound => ApiError::not_found("Conversation not found."),
+            ChatError::QuotaExceeded {
+                message,
+                retry_after,
+            } => ApiError::too_many(
+                "quota_exceeded",
+                message,
+                retry_after.map(|d| d.as_secs()).unwrap_or(60),
+            ),
+            ChatError::LlmUnavailable(cause) => {
+                tracing::warn!(%cause, "language model unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "llm_unavailable",
+                    "No language model is available; try again later.",
+                )
+            }
+            ChatError::LlmError { status, message } => {
+                tracing::warn!(?status, %message, "language model error");
+                ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "llm_error",
+                    "The language model provider returned an error.",
+                )
+            }
+            err @ ChatError::MaxTurnsExceeded { .. } => ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "llm_error",
+                format!("{err}; try a simpler request."),
+            ),
+            ChatError::LlmTimeout => ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "llm_timeout",
+                "The language model did not answer in time; try again.",
+            ),
+            ChatError::ServiceUnavailable(cause) => StoreError::Unavailable(cause).into(),
+            ChatError::Internal(cause) => ApiError::internal(&cause),
+        }
+    }
+}
+
+impl From<ConversationsError> for ApiError {
+    fn from(err: ConversationsError) -> Self {
+        match err {
+            ConversationsError::Validation(fields) => ApiError::validation(fields),
+            ConversationsError::NotFound => ApiError::not_found("Conversation not found."),
+            ConversationsError::ServiceUnavailable(cause) => StoreError::Unavailable(cause).into(),
+            ConversationsError::Internal(cause) => ApiError::internal(&cause),
+        }
+    }
+}
+
+impl From<AgentStatusError> for ApiError {
+    fn from(err: AgentStatusError) -> Self {
+        match err {
+            AgentStatusError::UnknownAgent(name) => {
+                ApiError::not_found(format!("Agent '{name}' not found."))
+            }
+            AgentStatusError::ServiceUnavailable(cause) => StoreError::Unavailable(cause).into(),
+            AgentStatusError::Internal(cause) => ApiError::internal(&cause),
         }
     }
 }

@@ -9,12 +9,15 @@ use std::time::Duration;
 use agents_adapters::auth::{Argon2Hasher, JwtConfig, JwtIssuer, JwtKeys};
 use agents_adapters::limiter::InMemoryRateLimiter;
 use agents_adapters::memory::{
-    InMemoryAccountStore, InMemoryConversationStore, InMemoryRefreshTokenStore,
+    InMemoryAccountStore, InMemoryConversationStore, InMemoryRefreshTokenStore, ScriptedChatModel,
 };
 use agents_adapters::sql::{PoolOptions, SqlStores, connect};
 use agents_application::accounts::{AccountService, AccountSettings};
-use agents_application::agents::AgentCatalog;
+use agents_application::agents::{AgentCatalog, AgentService};
+use agents_application::chat::{ChatService, ChatSettings};
+use agents_application::conversations::ConversationService;
 use agents_application::health::HealthService;
+use agents_application::runtime::{AgentRuntime, RuntimeSettings};
 use agents_application::tools::{
     CurrentTimeTool, SearchConversationsTool, ToolRegistry, WebSearchTool,
 };
@@ -22,6 +25,7 @@ use agents_domain::account::{AccountStore, RefreshTokenStore};
 use agents_domain::clock::SystemClock;
 use agents_domain::conversation::ConversationStore;
 use agents_domain::health::HealthProbe;
+use agents_domain::llm::ChatModel;
 use agents_http::extract::TrustedProxies;
 use agents_http::{AppInfo, AppState};
 use sea_orm::ConnectionTrait;
@@ -91,6 +95,15 @@ pub fn jwt() -> JwtIssuer {
 }
 
 pub fn state_on(stores: &Stores, probe: Option<Arc<dyn HealthProbe>>) -> AppState {
+    state_with_model(stores, probe, Some(Arc::new(ScriptedChatModel::echo())))
+}
+
+/// The app over `stores` with `model` (`None`: no provider configured).
+pub fn state_with_model(
+    stores: &Stores,
+    probe: Option<Arc<dyn HealthProbe>>,
+    model: Option<Arc<dyn ChatModel>>,
+) -> AppState {
     let mut tools = ToolRegistry::new();
     tools
         .register(Arc::new(CurrentTimeTool::new(Arc::new(SystemClock))))
@@ -98,7 +111,26 @@ pub fn state_on(stores: &Stores, probe: Option<Arc<dyn HealthProbe>>) -> AppStat
             stores.conversations.clone(),
         )))
         .register(Arc::new(WebSearchTool::new(None)));
-    let agents = AgentCatalog::new(vec![], &tools.names()).expect("built-in catalog is valid");
+    let agents =
+        Arc::new(AgentCatalog::new(vec![], &tools.names()).expect("built-in catalog is valid"));
+    let tools = Arc::new(tools);
+    let runtime = match model {
+        Some(model) => AgentRuntime::new(
+            model,
+            agents.clone(),
+            tools.clone(),
+            RuntimeSettings::default(),
+        ),
+        None => {
+            AgentRuntime::without_model(agents.clone(), tools.clone(), RuntimeSettings::default())
+        }
+    };
+    let chat = ChatService::new(
+        Arc::new(runtime),
+        stores.conversations.clone(),
+        Arc::new(SystemClock),
+        ChatSettings::default(),
+    );
     // Cheap Argon2 parameters: the tests exercise the flow, not the cost.
     let params = argon2::Params::new(1024, 1, 1, None).expect("argon2 params");
     let hasher = Argon2Hasher::with_params(params, 2).expect("hasher");
@@ -126,10 +158,17 @@ pub fn state_on(stores: &Stores, probe: Option<Arc<dyn HealthProbe>>) -> AppStat
             probe,
             Duration::from_millis(100),
         )),
-        agents: Arc::new(agents),
-        tools: Arc::new(tools),
+        agent_status: Arc::new(AgentService::new(
+            agents.clone(),
+            stores.conversations.clone(),
+        )),
+        agents,
+        tools,
         accounts: Arc::new(accounts),
         trusted_proxies: TrustedProxies::default(),
+        chat: Arc::new(chat),
+        conversations: Arc::new(ConversationService::new(stores.conversations.clone())),
+        stream_keep_alive: Duration::from_millis(200),
     }
 }
 

@@ -5,14 +5,21 @@ use std::time::Duration;
 
 use agents_adapters::auth::{Argon2Hasher, JwtConfig, JwtIssuer};
 use agents_adapters::limiter::{InMemoryRateLimiter, RedisRateLimiter};
+use agents_adapters::openai::{OpenAiChatModel, OpenAiSettings};
+use agents_adapters::tavily::{TavilySearch, TavilySettings};
 use agents_application::accounts::{AccountService, AccountSettings};
-use agents_application::agents::{AgentCatalog, AgentDefinition};
+use agents_application::agents::{AgentCatalog, AgentDefinition, AgentService};
+use agents_application::chat::{ChatService, ChatSettings};
+use agents_application::conversations::ConversationService;
 use agents_application::health::HealthService;
+use agents_application::runtime::{AgentRuntime, RuntimeSettings};
 use agents_application::tools::{
     CurrentTimeTool, SearchConversationsTool, ToolRegistry, WebSearchTool,
 };
 use agents_domain::clock::{Clock, SystemClock};
 use agents_domain::limiter::RateLimiter;
+use agents_domain::llm::ChatModel;
+use agents_domain::search::WebSearch;
 use agents_http::extract::TrustedProxies;
 use agents_http::{AppInfo, AppState};
 
@@ -62,7 +69,46 @@ fn trusted_proxies(settings: &Settings) -> Result<TrustedProxies, StartupError> 
         .map(TrustedProxies)
 }
 
-async fn limiter(
+/// The configured model provider: an API key, or a non-default base URL
+/// (local OpenAI-compatible servers need no key). `None` makes chat answer
+/// 503 `llm_unavailable`.
+fn chat_model(settings: &Settings) -> Result<Option<Arc<dyn ChatModel>>, StartupError> {
+    let key = settings
+        .openai_api_key
+        .as_ref()
+        .map(|k| k.expose().to_owned())
+        .unwrap_or_default();
+    let custom_url = settings.openai_base_url.trim_end_matches('/') != "https://api.openai.com/v1";
+    if key.is_empty() && !custom_url {
+        tracing::warn!("no OPENAI_API_KEY: chat will answer 503 llm_unavailable");
+        return Ok(None);
+    }
+    let mut options = OpenAiSettings::new(settings.openai_base_url.clone(), key);
+    options.timeout = Duration::from_secs_f64(settings.llm_timeout);
+    options.retry.max_retries = settings.llm_max_retries;
+    let model = OpenAiChatModel::new(options)
+        .map_err(|e| StartupError::Config(format!("OPENAI_BASE_URL: {e}")))?;
+    Ok(Some(Arc::new(model)))
+}
+
+fn web_search(settings: &Settings) -> Result<Option<Arc<dyn WebSearch>>, StartupError> {
+    let Some(key) = settings
+        .tavily_api_key
+        .as_ref()
+        .filter(|k| !k.expose().is_empty())
+    else {
+        return Ok(None);
+    };
+    let mut options = TavilySettings::new(key.expose().to_owned());
+    options.base_url = settings.tavily_base_url.clone();
+    let search = TavilySearch::new(options)
+        .map_err(|e| StartupError::Config(format!("TAVILY_BASE_URL: {e}")))?;
+    Ok(Some(Arc::new(search)))
+}
+
+/// The limiter the server's budgets are counted in: Redis when
+/// `REDIS_URL` is set (shared by replicas), else in process.
+pub(crate) async fn limiter(
     settings: &Settings,
 ) -> Result<(Arc<dyn RateLimiter>, &'static str), StartupError> {
     match &settings.redis_url {
@@ -88,8 +134,27 @@ pub async fn build_services(
         .register(Arc::new(SearchConversationsTool::new(
             stores.conversations.clone(),
         )))
-        .register(Arc::new(WebSearchTool::new(None)));
-    let agents = agent_catalog(settings, &tools)?;
+        .register(Arc::new(WebSearchTool::new(web_search(settings)?)));
+    let agents = Arc::new(agent_catalog(settings, &tools)?);
+    let tools = Arc::new(tools);
+    let runtime_settings = RuntimeSettings {
+        default_model: settings.openai_model.clone(),
+        max_turns: settings.agent_max_turns,
+        ..RuntimeSettings::default()
+    };
+    let runtime = match chat_model(settings)? {
+        Some(model) => AgentRuntime::new(model, agents.clone(), tools.clone(), runtime_settings),
+        None => AgentRuntime::without_model(agents.clone(), tools.clone(), runtime_settings),
+    };
+    let chat = ChatService::new(
+        Arc::new(runtime),
+        stores.conversations.clone(),
+        clock.clone(),
+        ChatSettings {
+            history_messages: u64::from(settings.chat_history_messages),
+            ..ChatSettings::default()
+        },
+    );
 
     let issuer = JwtIssuer::new(JwtConfig {
         keys: secrets::signing_keys(settings)?,
@@ -110,7 +175,7 @@ pub async fn build_services(
         Arc::new(hasher),
         Arc::new(issuer),
         limiter,
-        clock,
+        clock.clone(),
         AccountSettings {
             refresh_token_ttl: Duration::from_secs(
                 u64::from(settings.refresh_token_expire_days) * 24 * 3600,
@@ -132,10 +197,17 @@ pub async fn build_services(
             stores.probe.clone(),
             health_timeout,
         )),
-        agents: Arc::new(agents),
-        tools: Arc::new(tools),
+        agent_status: Arc::new(AgentService::new(
+            agents.clone(),
+            stores.conversations.clone(),
+        )),
+        agents,
+        tools,
         accounts: Arc::new(accounts),
         trusted_proxies: trusted_proxies(settings)?,
+        chat: Arc::new(chat),
+        conversations: Arc::new(ConversationService::new(stores.conversations.clone())),
+        stream_keep_alive: Duration::from_secs(15),
     };
     Ok(Services {
         state,

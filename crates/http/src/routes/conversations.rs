@@ -1,0 +1,227 @@
+//! `/api/v1/conversations`: the caller's history in their tenant.
+
+use actix_web::{HttpResponse, delete, get, web};
+use agents_application::conversations::page_request;
+use agents_domain::conversation::{ConversationKey, ConversationScope};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::error::{ApiError, ApiResult, ErrorEnvelope};
+use crate::extract::TenantCaller;
+use crate::state::AppState;
+
+/// Paging.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Page number, from 1.
+    pub page: Option<u64>,
+    /// Items per page, 1-100 (default 20).
+    pub limit: Option<u64>,
+}
+
+/// Search.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SearchQuery {
+    /// Text to find (1-200 characters).
+    pub q: String,
+    /// Maximum results, 1-100 (default 20).
+    pub limit: Option<u64>,
+}
+
+/// One line of the list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationSummaryBody {
+    /// Conversation id.
+    pub conversation_id: String,
+    /// Messages stored.
+    pub message_count: i32,
+    /// Last message (≤ 120 characters).
+    pub last_message: Option<String>,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last change.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A search hit.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchHitBody {
+    /// Conversation id.
+    pub conversation_id: String,
+    /// Text around the match.
+    pub preview: String,
+}
+
+/// One message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageBody {
+    /// `user` or `assistant`.
+    pub role: String,
+    /// Text.
+    pub content: String,
+    /// When it was stored.
+    #[serde(with = "time::serde::rfc3339")]
+    pub timestamp: OffsetDateTime,
+}
+
+/// Agents of a conversation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentContextBody {
+    /// First agent.
+    pub entrypoint: String,
+    /// Agent that answered last.
+    pub active_agent: Option<String>,
+    /// Handoffs so far.
+    pub handoff_count: i32,
+}
+
+/// A whole conversation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationBody {
+    /// Conversation id.
+    pub conversation_id: String,
+    /// Messages, oldest first.
+    pub messages: Vec<MessageBody>,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last change.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// Agents.
+    pub agent_context: AgentContextBody,
+}
+
+fn scope(caller: &TenantCaller) -> ApiResult<ConversationScope> {
+    caller
+        .0
+        .conversation_scope()
+        .ok_or_else(|| ApiError::forbidden("You belong to no tenant."))
+}
+
+fn key(raw: &str) -> ApiResult<ConversationKey> {
+    ConversationKey::parse(raw).map_err(|e| ApiError::validation(vec![e]))
+}
+
+/// The caller's conversations, newest first; `X-Total-Count` holds the total.
+#[utoipa::path(
+    tag = "conversations",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses((status = 200, body = Vec<ConversationSummaryBody>, headers(("X-Total-Count" = u64))), (status = 401, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope))
+)]
+#[get("/conversations")]
+async fn list(
+    state: web::Data<AppState>,
+    caller: TenantCaller,
+    query: web::Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = page_request(query.page, query.limit)?;
+    let page = state.conversations.list(scope(&caller)?, page).await?;
+    let items: Vec<ConversationSummaryBody> = page
+        .items
+        .into_iter()
+        .map(|c| ConversationSummaryBody {
+            conversation_id: c.key.to_string(),
+            message_count: c.message_count,
+            last_message: c.last_message,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header(("X-Total-Count", page.total.to_string()))
+        .json(items))
+}
+
+/// Searches the caller's conversations.
+#[utoipa::path(
+    tag = "conversations",
+    security(("bearer" = [])),
+    params(SearchQuery),
+    responses((status = 200, body = Vec<SearchHitBody>), (status = 401, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope))
+)]
+#[get("/conversations/search")]
+async fn search(
+    state: web::Data<AppState>,
+    caller: TenantCaller,
+    query: web::Query<SearchQuery>,
+) -> ApiResult<HttpResponse> {
+    let hits = state
+        .conversations
+        .search(scope(&caller)?, &query.q, query.limit)
+        .await?;
+    let body: Vec<SearchHitBody> = hits
+        .into_iter()
+        .map(|h| SearchHitBody {
+            conversation_id: h.key.to_string(),
+            preview: h.preview,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// One conversation with its messages.
+#[utoipa::path(
+    tag = "conversations",
+    security(("bearer" = [])),
+    params(("conversation_id" = String, Path, description = "Conversation id")),
+    responses((status = 200, body = ConversationBody), (status = 404, body = ErrorEnvelope))
+)]
+#[get("/conversations/{conversation_id}")]
+async fn get_one(
+    state: web::Data<AppState>,
+    caller: TenantCaller,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let key = key(&path)?;
+    let (conversation, messages) = state.conversations.get(scope(&caller)?, &key).await?;
+    Ok(HttpResponse::Ok().json(ConversationBody {
+        conversation_id: conversation.key.to_string(),
+        messages: messages
+            .into_iter()
+            .map(|m| MessageBody {
+                role: m.role.as_str().to_owned(),
+                content: m.content.text,
+                timestamp: m.created_at,
+            })
+            .collect(),
+        created_at: conversation.created_at,
+        updated_at: conversation.updated_at,
+        agent_context: AgentContextBody {
+            entrypoint: conversation.agent_entrypoint,
+            active_agent: conversation.active_agent,
+            handoff_count: conversation.handoff_count,
+        },
+    }))
+}
+
+/// Deletes one conversation and its messages.
+#[utoipa::path(
+    tag = "conversations",
+    security(("bearer" = [])),
+    params(("conversation_id" = String, Path, description = "Conversation id")),
+    responses((status = 204), (status = 404, body = ErrorEnvelope))
+)]
+#[delete("/conversations/{conversation_id}")]
+async fn delete_one(
+    state: web::Data<AppState>,
+    caller: TenantCaller,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let key = key(&path)?;
+    state.conversations.delete(scope(&caller)?, &key).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Mounts the conversation routes under `/api/v1` (search before `{id}`).
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list)
+        .service(search)
+        .service(get_one)
+        .service(delete_one);
+}
