@@ -3,6 +3,8 @@
 //! clean environment, and stops it with SIGTERM.
 #![forbid(unsafe_code)]
 
+pub mod fake_openai;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};

@@ -1,0 +1,172 @@
+//! A local server speaking the OpenAI Chat Completions streaming wire
+//! format (`POST /v1/chat/completions`, SSE `data:` chunks, a usage chunk,
+//! `data: [DONE]`), recording every request it receives.
+//!
+//! Its answer to a user message `m` is `You said: m. I have seen N earlier
+//! messages.`, streamed word by word with a pause between chunks; a message
+//! containing `what time` makes it call `get_current_time` first.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The running fake.
+pub struct FakeOpenAi {
+    /// `http://127.0.0.1:PORT/v1`, for `OPENAI_BASE_URL`.
+    pub base_url: String,
+    requests: Arc<Mutex<Vec<(String, Value)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeOpenAi {
+    /// Starts the fake on a free port; `pause` is the gap between chunks.
+    pub async fn start(pause: Duration) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+        let requests: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+        let seen = requests.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let _ = serve(socket, seen, pause).await;
+                });
+            }
+        });
+        Self {
+            base_url: format!("http://127.0.0.1:{port}/v1"),
+            requests,
+            task,
+        }
+    }
+
+    /// Every request so far: (authorization header, JSON body).
+    pub fn requests(&self) -> Vec<(String, Value)> {
+        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for FakeOpenAi {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The answer the fake gives to `messages` (what a client should end up with).
+pub fn answer_for(messages: &[Value]) -> String {
+    let last_user = messages.iter().rev().find(|m| m["role"] == "user");
+    let text = last_user
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or_default();
+    let earlier = messages
+        .iter()
+        .filter(|m| m["role"] == "user" || m["role"] == "assistant")
+        .count()
+        .saturating_sub(1);
+    format!("You said: {text}. I have seen {earlier} earlier messages.")
+}
+
+async fn serve(
+    mut socket: TcpStream,
+    seen: Arc<Mutex<Vec<(String, Value)>>>,
+    pause: Duration,
+) -> std::io::Result<()> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let header_end = loop {
+        let n = socket.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+        if let Some(pos) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break pos + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buffer[..header_end]).to_string();
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| {
+                l.split_once(':')
+                    .filter(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.trim().to_owned())
+            })
+            .unwrap_or_default()
+    };
+    let length: usize = header("content-length").parse().unwrap_or(0);
+    while buffer.len() < header_end + length {
+        let n = socket.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    }
+    let body: Value = serde_json::from_slice(&buffer[header_end..]).unwrap_or(Value::Null);
+    let authorization = header("authorization");
+    if let Ok(mut all) = seen.lock() {
+        all.push((authorization, body.clone()));
+    }
+    if !head.starts_with("POST /v1/chat/completions ") {
+        let error = r#"{"error":{"message":"unknown path","type":"invalid_request_error"}}"#;
+        let reply = format!(
+            "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{error}",
+            error.len()
+        );
+        socket.write_all(reply.as_bytes()).await?;
+        return Ok(());
+    }
+    socket
+        .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n")
+        .await?;
+    let messages = body["messages"].as_array().cloned().unwrap_or_default();
+    let model = body["model"].as_str().unwrap_or("unknown").to_owned();
+    let frame = |delta: Value, finish: Value| {
+        json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": model,
+               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+    };
+    let wants_time = messages.last().is_some_and(|m| m["role"] == "user")
+        && messages
+            .iter()
+            .rev()
+            .find(|m| m["role"] == "user")
+            .and_then(|m| m["content"].as_str())
+            .is_some_and(|t| t.contains("what time"));
+    let mut frames = Vec::new();
+    if wants_time {
+        frames.push(frame(json!({"role": "assistant", "tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_current_time", "arguments": ""}}]}), Value::Null));
+        frames.push(frame(
+            json!({"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]}),
+            Value::Null,
+        ));
+        frames.push(frame(json!({}), json!("tool_calls")));
+    } else {
+        let answer = answer_for(&messages);
+        for (i, word) in answer.split_inclusive(' ').enumerate() {
+            let delta = if i == 0 {
+                json!({"role": "assistant", "content": word})
+            } else {
+                json!({"content": word})
+            };
+            frames.push(frame(delta, Value::Null));
+        }
+        frames.push(frame(json!({}), json!("stop")));
+    }
+    for frame in frames {
+        socket
+            .write_all(format!("data: {frame}\n\n").as_bytes())
+            .await?;
+        socket.flush().await?;
+        tokio::time::sleep(pause).await;
+    }
+    let usage = json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": model, "choices": [],
+                       "usage": {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19}});
+    socket
+        .write_all(format!("data: {usage}\n\ndata: [DONE]\n\n").as_bytes())
+        .await?;
+    socket.shutdown().await
+}
