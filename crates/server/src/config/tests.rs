@@ -151,3 +151,21 @@ fn debug_output_hides_secrets() {
     };
     assert!(!format!("{settings:?}").contains("super-secret-value-123"));
 }
+
+#[test]
+fn the_example_file_loads_and_documents_every_environment_key() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../agents.example.toml");
+    let text = std::fs::read_to_string(example).expect("agents.example.toml exists");
+    for key in ENV_KEYS {
+        let name = key.to_lowercase();
+        assert!(
+            text.lines().any(|l| l.trim_start_matches(['#', ' ']).starts_with(&format!("{name} "))),
+            "{name} is not documented in agents.example.toml"
+        );
+    }
+    Jail::expect_with(|_jail| {
+        let settings = Settings::load(Some(Path::new(example))).map_err(|e| e.to_string())?;
+        assert_eq!(settings.port, Settings::default().port);
+        Ok(())
+    });
+}
