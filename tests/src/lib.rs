@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod fake_openai;
+pub mod postgres;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -1,0 +1,134 @@
+//! Two server processes sharing one Postgres and one Redis: any replica can
+//! serve any request.
+
+use std::time::Duration;
+
+use agents_e2e::TestServer;
+use agents_e2e::fake_openai::FakeOpenAi;
+use agents_e2e::postgres::{TestDatabase, redis_available};
+use serde_json::{Value, json};
+
+const REDIS_URL: &str = "redis://127.0.0.1:6379/0";
+const SECRET: &str = "scale-out-shared-secret-0123456789abcdef";
+
+async fn post(
+    http: &reqwest::Client,
+    url: String,
+    token: Option<&str>,
+    body: Value,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let mut req = http.post(url).json(&body);
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    (status, res.json().await.unwrap_or(Value::Null), headers)
+}
+
+#[tokio::test]
+async fn two_replicas_share_conversations_tokens_and_limits() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    if !redis_available(REDIS_URL) {
+        return;
+    }
+    let fake = FakeOpenAi::start(Duration::from_millis(1)).await;
+    // A unique limiter namespace per run keeps reruns independent.
+    let user = format!("scale{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let envs = [
+        ("DATABASE_URL", database.url.as_str()),
+        ("AUTO_RUN_MIGRATIONS", "true"),
+        ("REDIS_URL", REDIS_URL),
+        ("SECRET_KEY", SECRET),
+        ("OPENAI_BASE_URL", fake.base_url.as_str()),
+        ("OPENAI_API_KEY", "sk-scale"),
+        ("LOGIN_MAX_FAILURES", "3"),
+    ];
+    let a = TestServer::start(&envs);
+    let b = TestServer::start(&envs);
+    let http = reqwest::Client::new();
+
+    let (status, _, _) = post(&http, format!("{}/api/v1/auth/register", a.base_url), None,
+        json!({"username": user, "email": format!("{user}@example.com"), "password": "correct horse"})).await;
+    assert_eq!(status, 201);
+    let (status, tokens, _) = post(
+        &http,
+        format!("{}/api/v1/auth/token", b.base_url),
+        None,
+        json!({"username": user, "password": "correct horse"}),
+    )
+    .await;
+    assert_eq!(status, 200, "a user registered on A logs in on B");
+    let access = tokens["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let refresh = tokens["refresh_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
+    // A conversation started on A continues on B, with its history.
+    let (status, _, _) = post(
+        &http,
+        format!("{}/api/v1/chat", a.base_url),
+        Some(&access),
+        json!({"message": "first on A", "conversation_id": "spread"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body, _) = post(
+        &http,
+        format!("{}/api/v1/chat", b.base_url),
+        Some(&access),
+        json!({"message": "then on B", "conversation_id": "spread"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["response"],
+        "You said: then on B. I have seen 2 earlier messages."
+    );
+
+    // A refresh token rotated on A is rejected when replayed on B.
+    let (status, _, _) = post(
+        &http,
+        format!("{}/api/v1/auth/refresh", a.base_url),
+        None,
+        json!({"refresh_token": refresh}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body, _) = post(
+        &http,
+        format!("{}/api/v1/auth/refresh", b.base_url),
+        None,
+        json!({"refresh_token": refresh}),
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+
+    // Failed logins counted on A throttle the same username on B.
+    for _ in 0..3 {
+        let (status, _, _) = post(
+            &http,
+            format!("{}/api/v1/auth/token", a.base_url),
+            None,
+            json!({"username": user, "password": "wrong password"}),
+        )
+        .await;
+        assert_eq!(status, 401);
+    }
+    let (status, body, headers) = post(
+        &http,
+        format!("{}/api/v1/auth/token", b.base_url),
+        None,
+        json!({"username": user, "password": "correct horse"}),
+    )
+    .await;
+    assert_eq!(status, 429, "{body}");
+    assert!(headers.contains_key("retry-after"));
+}
