@@ -29,8 +29,8 @@ bench: build-release
 
 # Documentation of the library crates, warnings denied.
 doc:
-    RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p agents-domain -p agents-application -p agents-adapters
+    RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p agents-domain -p agents-application -p agents-adapters -p agents-http
 
 # Check the compose file (no Docker engine needed).
 compose-check:
-    docker compose -f deploy/docker-compose.yml config --quiet
+    if docker compose version >/dev/null 2>&1; then SECRET_KEY=check-only docker compose -f deploy/docker-compose.yml config --quiet; else SECRET_KEY=check-only docker-compose -f deploy/docker-compose.yml config --quiet; fi

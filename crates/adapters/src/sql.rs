@@ -14,7 +14,8 @@ mod tokens;
 pub use accounts::SeaOrmAccountStore;
 pub use billing::SeaOrmBillingStore;
 pub use connect::{
-    ConnectError, MigrateError, MigrateReport, PoolOptions, SqlDatabase, SqlStores, connect,
+    ConnectError, MigrateError, MigrateReport, PoolOptions, PoolUsage, SqlDatabase, SqlStores,
+    connect,
 };
 pub use conversations::SeaOrmConversationStore;
 pub use probe::SqlHealthProbe;

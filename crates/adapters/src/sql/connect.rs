@@ -87,6 +87,15 @@ pub struct SqlDatabase {
     db: DatabaseConnection,
 }
 
+/// Connections of the pool at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// Checked out by a query.
+    pub in_use: u32,
+    /// Open and idle.
+    pub idle: u32,
+}
+
 /// Every SQL-backed port, sharing one pool.
 #[derive(Clone)]
 pub struct SqlStores {
@@ -206,6 +215,30 @@ impl SqlDatabase {
             billing: Arc::new(SeaOrmBillingStore::new(self.db.clone())),
             probe: Arc::new(SqlHealthProbe::new(self.db.clone())),
         }
+    }
+
+    /// The pool's connections now, for the pool gauges; `None` for a
+    /// connection that is not a sqlx pool.
+    pub fn pool_usage(&self) -> Option<PoolUsage> {
+        use sea_orm::DatabaseConnectionType as Kind;
+        let (open, idle) = match &self.db.inner {
+            // The accessors panic on another variant; each is only called
+            // in the arm that matched its own.
+            Kind::SqlxPostgresPoolConnection(_) => {
+                let pool = self.db.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            Kind::SqlxSqlitePoolConnection(_) => {
+                let pool = self.db.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => return None,
+        };
+        let idle = u32::try_from(idle).unwrap_or(u32::MAX).min(open);
+        Some(PoolUsage {
+            in_use: open - idle,
+            idle,
+        })
     }
 
     /// The underlying connection, for the stores' constructors and tests.
