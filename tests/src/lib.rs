@@ -75,7 +75,15 @@ impl TestServer {
     /// store unless `envs` chooses one, and waits until `/health` answers.
     pub fn start(envs: &[(&str, &str)]) -> Self {
         let data_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        Self::start_in(data_dir, envs)
+    }
+
+    /// Like [`TestServer::start`], in a given data directory (shared with an
+    /// operator command, say). The server's log goes to `server.log` there.
+    pub fn start_in(data_dir: tempfile::TempDir, envs: &[(&str, &str)]) -> Self {
         let port = free_port();
+        let log = std::fs::File::create(data_dir.path().join("server.log"))
+            .unwrap_or_else(|e| panic!("log file: {e}"));
         let mut command = Command::new(server_binary());
         command
             .env_clear()
@@ -91,7 +99,7 @@ impl TestServer {
             .stderr(if std::env::var_os("E2E_SERVER_LOGS").is_some() {
                 Stdio::inherit()
             } else {
-                Stdio::null()
+                Stdio::from(log)
             });
         if !envs
             .iter()
@@ -116,22 +124,26 @@ impl TestServer {
 
     fn wait_healthy(&mut self, within: Duration) {
         let deadline = Instant::now() + within;
-        let url = format!("{}/health", self.base_url);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("agents-server exited before becoming healthy: {status}");
             }
-            if std::net::TcpStream::connect_timeout(
-                &url_addr(&self.base_url),
-                Duration::from_millis(200),
-            )
-            .is_ok()
-            {
+            // A bound socket accepts before the server runs (and handles
+            // signals): wait for a real 200 from /health.
+            if health_ok(&self.base_url) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("agents-server did not answer at {url} within {within:?}");
+        panic!(
+            "agents-server did not answer {}/health within {within:?}",
+            self.base_url
+        );
+    }
+
+    /// What the server logged so far (JSON lines).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.path().join("server.log")).unwrap_or_default()
     }
 
     /// The process id.
@@ -160,6 +172,24 @@ impl TestServer {
     }
 }
 
+fn health_ok(base_url: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) =
+        std::net::TcpStream::connect_timeout(&url_addr(base_url), Duration::from_millis(200))
+    else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.ends_with(b"200")
+}
+
 fn url_addr(base_url: &str) -> std::net::SocketAddr {
     let host_port = base_url.trim_start_matches("http://");
     host_port
@@ -180,17 +210,41 @@ impl Drop for TestServer {
 /// returning its exit status and stderr.
 pub fn run_to_exit(args: &[&str], envs: &[(&str, &str)]) -> (ExitStatus, String) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let output = Command::new(server_binary())
+    let (status, _, stderr) = run_in(dir.path(), args, envs, None);
+    (status, stderr)
+}
+
+/// Runs the binary in `dir` (also its `DATA_DIR`) with `stdin` piped in,
+/// returning exit status, stdout and stderr.
+pub fn run_in(
+    dir: &std::path::Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    stdin: Option<&str>,
+) -> (ExitStatus, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(server_binary())
         .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATA_DIR", dir)
         .envs(envs.iter().copied())
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .output()
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap_or_else(|e| panic!("could not run agents-server: {e}"));
+    // Dropping the pipe closes stdin, so a command waiting for input ends.
+    if let Some(mut pipe) = child.stdin.take() {
+        let _ = pipe.write_all(stdin.unwrap_or_default().as_bytes());
+    }
+    let output = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("agents-server did not finish: {e}"));
     (
         output.status,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }

@@ -4,7 +4,7 @@ use std::io::BufRead;
 
 use agents_application::accounts::RegisterInput;
 
-use crate::cli::CreateUser;
+use crate::cli::{CreateUser, UserRef};
 use crate::config::Settings;
 use crate::startup::{StartupError, open_services};
 
@@ -77,4 +77,25 @@ fn describe_register(err: &agents_application::accounts::RegisterError) -> Strin
             .join("; "),
         other => other.to_string(),
     }
+}
+
+/// Sets a user's active flag and prints the result as JSON.
+pub fn set_active(settings: Settings, user: UserRef, active: bool) -> Result<(), StartupError> {
+    actix_web::rt::System::new().block_on(async move {
+        let (stores, services) = open_services(&settings).await?;
+        let updated = services
+            .state
+            .accounts
+            .set_active(&user.username, active)
+            .await
+            .map_err(|e| StartupError::Config(format!("cannot update {}: {e}", user.username)))?;
+        println!(
+            "{}",
+            serde_json::json!({"user": {"id": updated.id.to_string(), "username": updated.username, "is_active": updated.is_active}})
+        );
+        if let Some(database) = stores.database {
+            database.close().await;
+        }
+        Ok(())
+    })
 }

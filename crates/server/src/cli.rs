@@ -36,6 +36,18 @@ pub enum UserCommand {
     /// they own. The password is read from AGENTS_USER_PASSWORD or the first
     /// line of standard input, never from the command line.
     Create(CreateUser),
+    /// Deactivate a user: their logins and tokens stop working at once.
+    Deactivate(UserRef),
+    /// Reactivate a deactivated user.
+    Activate(UserRef),
+}
+
+/// Names a user.
+#[derive(Debug, Args)]
+pub struct UserRef {
+    /// Username or email.
+    #[arg(long)]
+    pub username: String,
 }
 
 /// `user create` arguments.

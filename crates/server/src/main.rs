@@ -33,9 +33,14 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::User(UserCommand::Create(args)) => {
+        Command::User(command) => {
             telemetry::init(&settings);
-            match admin::create_user(settings, args) {
+            let result = match command {
+                UserCommand::Create(args) => admin::create_user(settings, args),
+                UserCommand::Deactivate(user) => admin::set_active(settings, user, false),
+                UserCommand::Activate(user) => admin::set_active(settings, user, true),
+            };
+            match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {
                     eprintln!("agents-server: {err}");

@@ -77,6 +77,26 @@ impl AccountService {
         Ok((found, tenants))
     }
 
+    /// Activates or deactivates the user with this username or email
+    /// (operators only: no route exposes it). A deactivated user's tokens
+    /// stop working at once, since every request reads the active flag.
+    pub async fn set_active(
+        &self,
+        username_or_email: &str,
+        active: bool,
+    ) -> Result<User, TenantError> {
+        let user = self
+            .store
+            .find_user_by_login(username_or_email.trim())
+            .await?
+            .ok_or(TenantError::NotFound)?;
+        self.store.set_active(user.id, active).await?;
+        Ok(User {
+            is_active: active,
+            ..user
+        })
+    }
+
     /// The caller's tenants.
     pub async fn tenants(&self, user: UserId) -> Result<Vec<TenantWithRole>, TenantError> {
         Ok(self.store.tenants_of(user).await?)
