@@ -8,5 +8,6 @@ pub mod auth;
 pub mod limiter;
 pub mod memory;
 pub mod openai;
+pub mod payments;
 pub mod sql;
 pub mod tavily;

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod agents;
+pub mod billing;
 pub mod chat;
 pub mod conversations;
 pub mod health;

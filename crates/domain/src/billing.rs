@@ -3,6 +3,7 @@
 mod gateway;
 mod model;
 mod store;
+mod webhook;
 
 #[cfg(any(test, feature = "mocks"))]
 pub use gateway::MockPaymentGateway;
@@ -16,3 +17,9 @@ pub use model::{
 #[cfg(any(test, feature = "mocks"))]
 pub use store::MockBillingStore;
 pub use store::{BillingError, BillingStore};
+#[cfg(any(test, feature = "mocks"))]
+pub use webhook::MockWebhookVerifier;
+pub use webhook::{
+    BillingEvent, BillingEventKind, InvoiceSnapshot, SubscriptionSnapshot, WebhookError,
+    WebhookVerifier,
+};

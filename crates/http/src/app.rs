@@ -59,6 +59,7 @@ impl Default for HttpSettings {
         (name = "health", description = "Probes"),
         (name = "meta", description = "Service directory"),
         (name = "agents", description = "Agents and tools"),
+        (name = "billing", description = "Plans, subscriptions, usage and the Stripe webhook (when billing is enabled)"),
     )
 )]
 struct BaseDoc;
@@ -96,6 +97,7 @@ pub fn build_app(
         InitError = (),
     >,
 > {
+    let billing_enabled = state.billing.is_some();
     let mut base = BaseDoc::openapi();
     base.info.version = state.info.version.clone();
     let (app, doc) = App::new()
@@ -115,7 +117,12 @@ pub fn build_app(
                 .configure(chat::configure)
                 .configure(conversations::configure)
                 .configure(agents::configure)
-                .configure(tools::configure),
+                .configure(tools::configure)
+                .configure(|cfg| {
+                    if billing_enabled {
+                        crate::routes::billing::configure(cfg);
+                    }
+                }),
         )
         .split_for_parts();
     let table = RouteTable::from_openapi(&doc);

@@ -2,6 +2,7 @@
 
 pub mod agents;
 pub mod auth;
+pub mod billing;
 pub mod chat;
 pub mod conversations;
 pub mod fallback;

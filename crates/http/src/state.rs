@@ -45,4 +45,7 @@ pub struct AppState {
     pub agent_status: Arc<AgentService>,
     /// Silence after which a stream sends a keep-alive comment.
     pub stream_keep_alive: std::time::Duration,
+    /// Billing use cases; `None` when `ENABLE_BILLING` is off (the billing
+    /// routes are then not mounted and answer 404).
+    pub billing: Option<Arc<agents_application::billing::BillingService>>,
 }

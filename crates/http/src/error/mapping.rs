@@ -179,3 +179,87 @@ impl From<AgentStatusError> for ApiError {
         }
     }
 }
+
+use agents_application::billing::{BillingServiceError, WebhookFailure};
+use agents_domain::billing::{GatewayError, WebhookError};
+
+impl From<GatewayError> for ApiError {
+    fn from(err: GatewayError) -> Self {
+        // The processor's wording stays in the log: it may name our
+        // configuration (price ids), never something the client can fix.
+        tracing::warn!(error = %err, "payment processor refused or failed");
+        match err {
+            GatewayError::Declined(_) => ApiError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                "payment_declined",
+                "The payment was declined; use another payment method.",
+            ),
+            GatewayError::Rejected(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "payment_rejected",
+                "The payment processor rejected the request; check the plan and billing details.",
+            ),
+            GatewayError::Unavailable(_) => {
+                ApiError::unavailable("The payment processor is not answering; try again shortly.")
+            }
+        }
+    }
+}
+
+impl From<BillingServiceError> for ApiError {
+    fn from(err: BillingServiceError) -> Self {
+        match err {
+            BillingServiceError::Forbidden => ApiError::forbidden(
+                "Your role in this tenant does not allow changing billing; ask an owner or admin.",
+            ),
+            BillingServiceError::Invalid(fields) => ApiError::validation(fields),
+            BillingServiceError::EmptyUpdate => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "Send at least one of plan_code, auto_renew, billing_email, seat_count.",
+            ),
+            BillingServiceError::PlanNotFound(_) => ApiError::not_found(
+                "No active plan has that plan_code; see GET /api/v1/billing/plans.",
+            ),
+            BillingServiceError::SubscriptionNotFound => {
+                ApiError::not_found("This tenant has no live subscription.")
+            }
+            BillingServiceError::AlreadySubscribed => ApiError::conflict(
+                "This tenant already has a live subscription; change or cancel it instead.",
+            ),
+            BillingServiceError::Payment(e) => e.into(),
+            BillingServiceError::ProcessorNotConfigured(processor) => {
+                tracing::error!(%processor, "subscription managed by an unconfigured processor");
+                ApiError::unavailable(
+                    "The payment processor of this subscription is not configured.",
+                )
+            }
+            BillingServiceError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<WebhookFailure> for ApiError {
+    fn from(err: WebhookFailure) -> Self {
+        match err {
+            WebhookFailure::Refused(WebhookError::InvalidSignature) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_signature",
+                "The Stripe-Signature header is missing, stale or does not match the payload.",
+            ),
+            WebhookFailure::Refused(WebhookError::Malformed(cause)) => {
+                tracing::warn!(%cause, "malformed webhook payload");
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "The webhook payload is not a readable event.",
+                )
+            }
+            WebhookFailure::Refused(WebhookError::NotConfigured) => {
+                tracing::error!("webhook received but STRIPE_WEBHOOK_SECRET is not set");
+                ApiError::unavailable("Webhooks are not configured on this server.")
+            }
+            WebhookFailure::Store(e) => e.into(),
+        }
+    }
+}

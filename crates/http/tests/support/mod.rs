@@ -39,6 +39,8 @@ pub struct Stores {
     pub conversations: Arc<dyn ConversationStore>,
     pub accounts: Arc<dyn AccountStore>,
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
+    /// Plans, subscriptions, usage.
+    pub billing: Arc<dyn agents_domain::billing::BillingStore>,
     /// Keeps a temp dir or a Postgres database alive for the test.
     pub guard: Option<Box<dyn std::any::Any + Send>>,
 }
@@ -48,6 +50,7 @@ pub fn memory_stores() -> Stores {
         conversations: Arc::new(InMemoryConversationStore::new()),
         accounts: Arc::new(InMemoryAccountStore::new()),
         refresh_tokens: Arc::new(InMemoryRefreshTokenStore::new()),
+        billing: Arc::new(agents_adapters::memory::InMemoryBillingStore::new()),
         guard: None,
     }
 }
@@ -57,6 +60,7 @@ fn from_sql(stores: SqlStores, guard: Box<dyn std::any::Any + Send>) -> Stores {
         conversations: stores.conversations,
         accounts: stores.accounts,
         refresh_tokens: stores.refresh_tokens,
+        billing: stores.billing,
         guard: Some(guard),
     }
 }
@@ -169,6 +173,7 @@ pub fn state_with_model(
         chat: Arc::new(chat),
         conversations: Arc::new(ConversationService::new(stores.conversations.clone())),
         stream_keep_alive: Duration::from_millis(200),
+        billing: None,
     }
 }
 

@@ -26,6 +26,10 @@ use agents_http::{AppInfo, AppState};
 use super::{StartupError, secrets, stores::Stores};
 use crate::config::Settings;
 
+mod billing;
+
+pub use billing::{billing_service, billing_turn_guard};
+
 /// What the server runs.
 pub struct Services {
     /// The HTTP state.
@@ -155,6 +159,11 @@ pub async fn build_services(
             ..ChatSettings::default()
         },
     );
+    let billing = billing_service(settings, stores, clock.clone()).await?;
+    let chat = match &billing {
+        Some(billing) => chat.with_turn_guard(billing_turn_guard(billing)),
+        None => chat,
+    };
 
     let issuer = JwtIssuer::new(JwtConfig {
         keys: secrets::signing_keys(settings)?,
@@ -208,6 +217,7 @@ pub async fn build_services(
         chat: Arc::new(chat),
         conversations: Arc::new(ConversationService::new(stores.conversations.clone())),
         stream_keep_alive: Duration::from_secs(15),
+        billing,
     };
     Ok(Services {
         state,

@@ -5,10 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agents_adapters::memory::{
-    InMemoryAccountStore, InMemoryConversationStore, InMemoryRefreshTokenStore,
+    InMemoryAccountStore, InMemoryBillingStore, InMemoryConversationStore,
+    InMemoryRefreshTokenStore,
 };
 use agents_adapters::sql::{PoolOptions, SqlDatabase, connect};
 use agents_domain::account::{AccountStore, RefreshTokenStore};
+use agents_domain::billing::BillingStore;
 use agents_domain::conversation::ConversationStore;
 use agents_domain::health::HealthProbe;
 
@@ -23,6 +25,8 @@ pub struct Stores {
     pub accounts: Arc<dyn AccountStore>,
     /// Refresh tokens.
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
+    /// Plans, subscriptions, usage, processed webhook events.
+    pub billing: Arc<dyn BillingStore>,
     /// Readiness probe of the database (`None` in memory).
     pub probe: Option<Arc<dyn HealthProbe>>,
     /// For the start-up log line (never contains credentials).
@@ -63,6 +67,7 @@ pub async fn open(settings: &Settings) -> Result<Stores, StartupError> {
             conversations: Arc::new(InMemoryConversationStore::new()),
             accounts: Arc::new(InMemoryAccountStore::new()),
             refresh_tokens: Arc::new(InMemoryRefreshTokenStore::new()),
+            billing: Arc::new(InMemoryBillingStore::new()),
             probe: None,
             description: "in-memory".into(),
             database: None,
@@ -97,6 +102,7 @@ pub async fn open(settings: &Settings) -> Result<Stores, StartupError> {
         conversations: stores.conversations,
         accounts: stores.accounts,
         refresh_tokens: stores.refresh_tokens,
+        billing: stores.billing,
         probe: Some(stores.probe),
         description: database.backend_name().to_owned(),
         database: Some(database),
