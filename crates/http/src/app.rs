@@ -13,10 +13,12 @@ use utoipa_actix_web::{AppExt, scope};
 use crate::cors::{CorsSettings, cors};
 use crate::error::{ErrorEnvelope, json_config, path_config, query_config};
 use crate::middleware::{error_envelope, request_context};
+use crate::ratelimit::RateLimitPolicy;
 use crate::routes::fallback::{RouteTable, not_matched};
-use crate::routes::openapi::{OpenApiDoc, openapi_json};
+use crate::routes::openapi::{self, OpenApiDoc};
 use crate::routes::{agents, auth, chat, conversations, health, root, tenants, tools};
 use crate::state::AppState;
+use crate::telemetry::{MetricsEndpoint, metrics_handler};
 
 /// HTTP-level settings.
 #[derive(Debug, Clone)]
@@ -29,6 +31,10 @@ pub struct HttpSettings {
     pub workers: Option<usize>,
     /// Seconds in-flight requests get to finish on shutdown.
     pub shutdown_timeout_secs: u64,
+    /// Per-address and per-tenant request limits (default: none).
+    pub rate_limits: RateLimitPolicy,
+    /// What `/metrics` renders; `None` answers 404.
+    pub metrics: Option<MetricsEndpoint>,
 }
 
 impl Default for HttpSettings {
@@ -42,6 +48,8 @@ impl Default for HttpSettings {
             },
             workers: None,
             shutdown_timeout_secs: 30,
+            rate_limits: RateLimitPolicy::default(),
+            metrics: None,
         }
     }
 }
@@ -110,6 +118,9 @@ pub fn build_app(
         .app_data(query_config())
         .configure(root::configure)
         .configure(health::configure)
+        .service(metrics_handler)
+        .service(openapi::openapi_json)
+        .service(openapi::docs)
         .service(
             scope::scope("/api/v1")
                 .configure(auth::configure)
@@ -126,9 +137,14 @@ pub fn build_app(
         )
         .split_for_parts();
     let table = RouteTable::from_openapi(&doc);
+    let app = match settings.metrics {
+        Some(metrics) => app.app_data(web::Data::new(metrics)),
+        None => app,
+    };
     app.app_data(web::Data::new(OpenApiDoc(Arc::new(doc))))
         .app_data(web::Data::new(table))
-        .route("/openapi.json", web::get().to(openapi_json))
+        .app_data(web::Data::new(settings.rate_limits))
+        .service(openapi::swagger_ui())
         .default_service(web::to(not_matched))
         .wrap(cors(&settings.cors))
         .wrap(from_fn(error_envelope))

@@ -9,8 +9,10 @@ pub mod cors;
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod ratelimit;
 pub mod routes;
 pub mod state;
+pub mod telemetry;
 
 pub use app::{HttpSettings, build_app, serve};
 pub use error::ApiError;

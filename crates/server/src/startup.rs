@@ -1,5 +1,6 @@
 //! Wiring: pick adapters from the settings, build the services, serve.
 
+mod observability;
 mod secrets;
 mod services;
 mod stores;
@@ -11,6 +12,7 @@ use agents_http::cors::CorsSettings;
 
 use crate::config::Settings;
 
+pub(crate) use services::limiter;
 pub use services::{Services, build_services};
 pub use stores::Stores;
 
@@ -26,6 +28,9 @@ pub enum StartupError {
     /// The address could not be bound, or the server failed.
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
+    /// The metrics recorder could not be installed.
+    #[error(transparent)]
+    Metrics(#[from] agents_http::telemetry::MetricsError),
 }
 
 /// Builds everything and serves until SIGINT/SIGTERM.
@@ -36,6 +41,8 @@ pub fn run(settings: Settings) -> Result<(), StartupError> {
 async fn serve(settings: Settings) -> Result<(), StartupError> {
     let stores = stores::open(&settings).await?;
     let services = build_services(&settings, &stores).await?;
+    let metrics = observability::metrics_endpoint(stores.database.clone())?;
+    let rate_limits = observability::rate_limits(&settings).await?;
     let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, store = %stores.description, limiter = services.limiter_name, "agents-server listening");
@@ -48,6 +55,8 @@ async fn serve(settings: Settings) -> Result<(), StartupError> {
         },
         workers: settings.workers,
         shutdown_timeout_secs: settings.shutdown_timeout,
+        rate_limits,
+        metrics: Some(metrics),
     };
     agents_http::serve(listener, services.state, http)?.await?;
     if let Some(database) = stores.database {

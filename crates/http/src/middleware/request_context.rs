@@ -76,6 +76,7 @@ pub async fn request_context(
         .unwrap_or_else(|| "<unmatched>".to_owned());
     span.record("route", route.as_str());
     let status = response.status().as_u16();
+    crate::telemetry::metrics::record_http_request(&method, &route, status, elapsed);
     span.in_scope(|| {
         if status >= 500 {
             tracing::error!(status, path = %path, latency_ms = elapsed.as_secs_f64() * 1000.0, "request failed");

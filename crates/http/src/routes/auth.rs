@@ -10,6 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiResult, ErrorEnvelope};
 use crate::extract::{AuthUser, ClientAddr};
+use crate::ratelimit::ClientRateLimited;
 use crate::state::AppState;
 
 /// Registration body.
@@ -152,10 +153,12 @@ pub struct MeResponse {
         (status = 201, body = RegisterResponse),
         (status = 409, body = ErrorEnvelope, description = "username or email taken"),
         (status = 422, body = ErrorEnvelope, description = "invalid fields"),
+        (status = 429, body = ErrorEnvelope, description = "too many requests from this address; see Retry-After"),
     )
 )]
 #[post("/auth/register")]
 async fn register(
+    _limited: ClientRateLimited,
     state: web::Data<AppState>,
     body: web::Json<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -193,11 +196,12 @@ async fn register(
     responses(
         (status = 200, body = TokenResponse),
         (status = 401, body = ErrorEnvelope, description = "incorrect username or password"),
-        (status = 429, body = ErrorEnvelope, description = "too many failures; see Retry-After"),
+        (status = 429, body = ErrorEnvelope, description = "too many failures, or too many requests from this address; see Retry-After"),
     )
 )]
 #[post("/auth/token")]
 async fn token(
+    _limited: ClientRateLimited,
     state: web::Data<AppState>,
     client: ClientAddr,
     body: web::Json<TokenRequest>,
@@ -213,10 +217,15 @@ async fn token(
 #[utoipa::path(
     tag = "auth",
     request_body = RefreshRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorEnvelope))
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 401, body = ErrorEnvelope),
+        (status = 429, body = ErrorEnvelope, description = "too many requests from this address; see Retry-After"),
+    )
 )]
 #[post("/auth/refresh")]
 async fn refresh(
+    _limited: ClientRateLimited,
     state: web::Data<AppState>,
     body: web::Json<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -225,9 +234,17 @@ async fn refresh(
 }
 
 /// Revokes every refresh token of this login.
-#[utoipa::path(tag = "auth", request_body = RefreshRequest, responses((status = 204)))]
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 204),
+        (status = 429, body = ErrorEnvelope, description = "too many requests from this address; see Retry-After"),
+    )
+)]
 #[post("/auth/logout")]
 async fn logout(
+    _limited: ClientRateLimited,
     state: web::Data<AppState>,
     body: web::Json<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {

@@ -1,15 +1,46 @@
-//! `/openapi.json`: the document collected from the mounted handlers.
+//! `/openapi.json`, the document collected from the mounted handlers, and
+//! `/docs`, the interactive page over it, with its assets compiled into the
+//! binary (works offline; no CDN).
 
 use std::sync::Arc;
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, web};
 use utoipa::openapi::OpenApi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 /// The OpenAPI document, built once per worker from the mounted routes.
 #[derive(Clone)]
 pub struct OpenApiDoc(pub Arc<OpenApi>);
 
-/// Serves the document.
+/// Where the document is served.
+pub const OPENAPI_PATH: &str = "/openapi.json";
+
+/// The OpenAPI 3.1 document of every route.
+#[utoipa::path(
+    tag = "meta",
+    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json", body = Object))
+)]
+#[get("/openapi.json")]
 pub async fn openapi_json(doc: web::Data<OpenApiDoc>) -> HttpResponse {
     HttpResponse::Ok().json(doc.0.as_ref())
+}
+
+/// The interactive API page (redirects to `/docs/`, where its relative
+/// asset links resolve).
+#[utoipa::path(
+    tag = "meta",
+    responses((status = 308, description = "Redirect to `/docs/`, the interactive page (HTML)"))
+)]
+#[get("/docs")]
+pub async fn docs() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
+}
+
+/// The Swagger UI page and its assets under `/docs/`, reading
+/// [`OPENAPI_PATH`] (the UI itself serves no second copy of the document).
+pub fn swagger_ui() -> SwaggerUi {
+    SwaggerUi::new("/docs/{_:.*}").config(Config::new([OPENAPI_PATH]))
 }

@@ -1,0 +1,16 @@
+//! Telemetry of the service: Prometheus metrics through the `metrics`
+//! facade. Recording is a no-op until a recorder is installed (the server
+//! installs one per process; tests use a local one), so library users and
+//! tests pay nothing for it.
+
+mod endpoint;
+mod metered_tool;
+pub mod metrics;
+mod turn;
+
+pub use endpoint::{
+    MetricsEndpoint, MetricsError, PoolSample, PoolSampler, install_prometheus, metrics_handler,
+    prometheus_builder,
+};
+pub use metered_tool::MeteredTool;
+pub use turn::ChatTurnMetrics;
