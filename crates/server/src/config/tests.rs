@@ -159,7 +159,9 @@ fn the_example_file_loads_and_documents_every_environment_key() {
     for key in ENV_KEYS {
         let name = key.to_lowercase();
         assert!(
-            text.lines().any(|l| l.trim_start_matches(['#', ' ']).starts_with(&format!("{name} "))),
+            text.lines().any(|l| l
+                .trim_start_matches(['#', ' '])
+                .starts_with(&format!("{name} "))),
             "{name} is not documented in agents.example.toml"
         );
     }
