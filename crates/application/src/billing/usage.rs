@@ -130,7 +130,7 @@ impl BillingService {
         let period = explicit_period(input.period_start, input.period_end, &mut errors);
         checked(errors)?;
         let now = self.clock.now();
-        let (subscription, plan) = self.plan_in_force(tenant).await?;
+        let subscription = self.store.live_subscription(tenant).await?;
         let period = period.unwrap_or_else(|| current_period(subscription.as_ref(), now));
         let key = input.idempotency_key;
         let recorded = self
@@ -144,9 +144,16 @@ impl BillingService {
                 reported_at: now,
             })
             .await?;
-        if recorded == UsageRecorded::Recorded {
+        // Only a processor customer can be metered: without one, the plan
+        // need not be read (the common, local case stays one query lighter).
+        if recorded == UsageRecorded::Recorded
+            && let Some(s) = subscription
+                .as_ref()
+                .filter(|s| s.processor_customer_id.is_some())
+        {
+            let plan = self.store.plan(&s.plan_code).await?;
             let key = key.unwrap_or_else(|| format!("usage-{}", uuid::Uuid::new_v4()));
-            let metered = Metered::of(subscription.as_ref(), plan.as_ref(), self.gateway.name());
+            let metered = Metered::of(Some(s), plan.as_ref(), self.gateway.name());
             self.report_metered(&metered, &input.feature_key, input.quantity, key, now);
         }
         Ok(recorded)
