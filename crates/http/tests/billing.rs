@@ -12,7 +12,8 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::test;
 use agents_adapters::payments::{LocalGateway, StripeWebhookVerifier};
-use agents_application::billing::{BillingService, BillingSettings};
+use agents_application::billing::{BillingService, BillingSettings, BillingTurnGuard, PlanConfig};
+use agents_domain::billing::PlanFeature;
 use agents_domain::clock::SystemClock;
 use agents_http::{AppState, HttpSettings, build_app};
 use serde_json::{Value, json};
@@ -21,6 +22,7 @@ const WEBHOOK_SECRET: &str = "whsec_http_tests";
 
 struct Reply {
     status: StatusCode,
+    retry_after: Option<String>,
     body: Value,
 }
 
@@ -31,9 +33,18 @@ where
 {
     let res = test::call_service(app, req).await;
     let status = res.status();
+    let retry_after = res
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let bytes = test::read_body(res).await;
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply { status, body }
+    Reply {
+        status,
+        retry_after,
+        body,
+    }
 }
 
 fn assert_error(reply: &Reply, status: StatusCode, code: &str) {
@@ -53,6 +64,29 @@ fn billing_state(stores: &support::Stores) -> AppState {
     )
     .with_webhooks(Arc::new(StripeWebhookVerifier::new(WEBHOOK_SECRET)));
     state.billing = Some(Arc::new(service));
+    state
+}
+
+/// The billing state with chat behind the billing turn guard and a
+/// `starter` plan limited to `limit` messages per period.
+async fn guarded_state(stores: &support::Stores, limit: i64) -> AppState {
+    let mut state = billing_state(stores);
+    let billing = state.billing.clone().expect("billing on");
+    let plan = PlanConfig {
+        code: "starter".into(),
+        stripe_price_id: None,
+        features: vec![PlanFeature {
+            key: "messages".into(),
+            display_name: None,
+            description: None,
+            hard_limit: Some(limit),
+            soft_limit: None,
+            is_metered: false,
+        }],
+    };
+    billing.sync_plans(vec![plan]).await.expect("plans sync");
+    let guard = Arc::new(BillingTurnGuard::new(billing));
+    state.chat = Arc::new(state.chat.as_ref().clone().with_turn_guard(guard));
     state
 }
 
@@ -523,6 +557,57 @@ mod scenarios {
     }
 }
 
+mod quota {
+    use super::*;
+    use support::Stores;
+
+    pub async fn chat_stops_with_quota_exceeded_at_the_hard_limit(stores: Stores) {
+        let state = guarded_state(&stores, 2).await;
+        let app = test::init_service(build_app(state, HttpSettings::default())).await;
+        let (token, tenant, _) = user(&app, "quota_user").await;
+        for i in 0..2 {
+            let body = Some(json!({"message": format!("hello {i}")}));
+            let ok = call(&app, req("POST", "/api/v1/chat", Some(&token), body)).await;
+            assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+        }
+        let body = Some(json!({"message": "one too many", "conversation_id": "refused-1"}));
+        let refused = call(&app, req("POST", "/api/v1/chat", Some(&token), body)).await;
+        assert_error(&refused, StatusCode::TOO_MANY_REQUESTS, "quota_exceeded");
+        assert!(
+            refused
+                .retry_after
+                .is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n >= 1))
+        );
+        let stored = call(
+            &app,
+            req("GET", "/api/v1/conversations/refused-1", Some(&token), None),
+        )
+        .await;
+        assert_eq!(
+            stored.status,
+            StatusCode::NOT_FOUND,
+            "a refused chat stores nothing"
+        );
+        let uri = format!("/api/v1/billing/tenants/{tenant}/usage");
+        let usage = call(&app, req("GET", &uri, Some(&token), None)).await;
+        let messages = &usage.body["features"][0];
+        assert_eq!(messages["feature_key"], "messages", "{}", usage.body);
+        assert_eq!(
+            (
+                messages["quantity"].clone(),
+                messages["hard_limit_reached"].clone()
+            ),
+            (json!(2), json!(true))
+        );
+        assert!(
+            usage.body["features"][1]["quantity"]
+                .as_i64()
+                .is_some_and(|t| t > 0),
+            "tokens recorded"
+        );
+    }
+}
+
 macro_rules! suite {
     ($backend:ident, $stores:expr) => {
         mod $backend {
@@ -554,6 +639,12 @@ macro_rules! suite {
             async fn usage_counts_once_per_key_and_totals_per_feature() {
                 if let Some(s) = stores().await {
                     scenarios::usage_counts_once_per_key_and_totals_per_feature(s).await
+                }
+            }
+            #[actix_web::test]
+            async fn chat_stops_with_quota_exceeded_at_the_hard_limit() {
+                if let Some(s) = stores().await {
+                    quota::chat_stops_with_quota_exceeded_at_the_hard_limit(s).await
                 }
             }
             #[actix_web::test]
