@@ -93,6 +93,8 @@ impl TestServer {
             .env("DATA_DIR", data_dir.path())
             .env("LOG_FORMAT", "json")
             .env("WORKERS", "2")
+            // All test clients share 127.0.0.1; tests about limits set their own.
+            .env("RATE_LIMIT_ANON_PER_MINUTE", "0")
             .current_dir(data_dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -46,6 +46,7 @@ async fn two_replicas_share_conversations_tokens_and_limits() {
         ("OPENAI_BASE_URL", fake.base_url.as_str()),
         ("OPENAI_API_KEY", "sk-scale"),
         ("LOGIN_MAX_FAILURES", "3"),
+        ("RATE_LIMIT_CHAT_PER_MINUTE", "3"),
     ];
     let a = TestServer::start(&envs);
     let b = TestServer::start(&envs);
@@ -92,6 +93,26 @@ async fn two_replicas_share_conversations_tokens_and_limits() {
         body["response"],
         "You said: then on B. I have seen 2 earlier messages."
     );
+
+    // The tenant's chat budget (3 a minute) is shared: a third turn on A, then B refuses.
+    let (status, _, _) = post(
+        &http,
+        format!("{}/api/v1/chat", a.base_url),
+        Some(&access),
+        json!({"message": "third", "conversation_id": "spread"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body, headers) = post(
+        &http,
+        format!("{}/api/v1/chat", b.base_url),
+        Some(&access),
+        json!({"message": "fourth", "conversation_id": "spread"}),
+    )
+    .await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"], "rate_limited");
+    assert!(headers.contains_key("retry-after"));
 
     // A refresh token rotated on A is rejected when replayed on B.
     let (status, _, _) = post(

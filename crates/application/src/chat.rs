@@ -135,6 +135,8 @@ pub struct ChatRun {
     pub conversation_id: ConversationKey,
     /// The agent the run starts with.
     pub agent: String,
+    /// The model the starting agent runs on (a metrics label).
+    pub model: String,
     /// The run's events; ends after `Done` or `Error`.
     pub events: mpsc::UnboundedReceiver<ChatEvent>,
 }
@@ -241,6 +243,7 @@ impl ChatService {
         let run = ChatRun {
             conversation_id: turn.key.clone(),
             agent: turn.run.agent.clone(),
+            model: self.runtime.model_of(&turn.run.agent),
             events,
         };
         tokio::spawn(turn::complete(self.clone(), turn, permit, sender));

@@ -216,6 +216,14 @@ impl AgentRuntime {
         &self.settings
     }
 
+    /// The model `agent` runs on: its override, or the default model.
+    pub fn model_of(&self, agent: &str) -> String {
+        self.catalog
+            .get(agent)
+            .and_then(|a| a.model.clone())
+            .unwrap_or_else(|| self.settings.default_model.clone())
+    }
+
     /// Runs one chat turn: calls the model, runs the tools it asks for
     /// (concurrently), follows handoffs, and repeats until the model
     /// answers in text or `max_turns` calls were made. Each step is passed

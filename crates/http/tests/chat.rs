@@ -623,3 +623,58 @@ async fn invalid_chat_input_is_422() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[actix_web::test]
+async fn a_tenant_over_its_chat_rate_is_429_and_nothing_is_stored() {
+    use agents_adapters::limiter::InMemoryRateLimiter;
+    use agents_http::ratelimit::{RateLimitPolicy, RateLimits};
+    let stores = support::memory_stores();
+    let settings = HttpSettings {
+        rate_limits: RateLimitPolicy::new(
+            Arc::new(InMemoryRateLimiter::new()),
+            RateLimits {
+                anon_per_minute: 0,
+                chat_per_minute: 2,
+            },
+        ),
+        ..HttpSettings::default()
+    };
+    let app = test::init_service(build_app(support::state_on(&stores, None), settings)).await;
+    let alice = token(&app, "alice").await;
+    let bob = token(&app, "bob").await;
+    for i in 0..2 {
+        let req = as_user(test::TestRequest::post().uri("/api/v1/chat"), &alice)
+            .set_json(json!({"message": format!("turn {i}"), "conversation_id": "limited"}))
+            .to_request();
+        assert_eq!(test::call_service(&app, req).await.status(), StatusCode::OK);
+    }
+    let req = as_user(test::TestRequest::post().uri("/api/v1/chat/stream"), &alice)
+        .set_json(json!({"message": "one too many", "conversation_id": "limited"}))
+        .to_request();
+    let (status, body, headers) = json_call(&app, req).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"], "rate_limited");
+    assert!(headers.contains_key("retry-after"));
+    let (_, conv, _) = json_call(
+        &app,
+        as_user(
+            test::TestRequest::get().uri("/api/v1/conversations/limited"),
+            &alice,
+        )
+        .to_request(),
+    )
+    .await;
+    assert_eq!(
+        conv["messages"].as_array().map(Vec::len),
+        Some(4),
+        "the refused turn stored nothing"
+    );
+    let other = as_user(test::TestRequest::post().uri("/api/v1/chat"), &bob)
+        .set_json(json!({"message": "hi"}))
+        .to_request();
+    assert_eq!(
+        test::call_service(&app, other).await.status(),
+        StatusCode::OK,
+        "another tenant has its own budget"
+    );
+}

@@ -2,7 +2,7 @@
 //! forwarding the run's events as server-sent events.
 
 use actix_web::{HttpResponse, post, web};
-use agents_application::chat::{ChatReply, ChatRequest};
+use agents_application::chat::{ChatEvent, ChatReply, ChatRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -10,7 +10,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::sse;
 use crate::error::{ApiError, ApiResult, ErrorEnvelope};
 use crate::extract::TenantCaller;
+use crate::ratelimit::RateLimitPolicy;
 use crate::state::AppState;
+use crate::telemetry::ChatTurnMetrics;
 
 /// A chat turn.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -149,12 +151,23 @@ fn scope(caller: &TenantCaller) -> ApiResult<agents_domain::conversation::Conver
 #[post("/chat")]
 async fn chat(
     state: web::Data<AppState>,
+    limits: web::Data<RateLimitPolicy>,
     caller: TenantCaller,
     body: web::Json<ChatBody>,
 ) -> ApiResult<HttpResponse> {
     let scope = scope(&caller)?;
-    let reply = state.chat.chat(scope, body.into_inner().into()).await?;
-    Ok(HttpResponse::Ok().json(ChatResponse::from(reply)))
+    limits.check_chat(scope.tenant_id.as_uuid(), None).await?;
+    let mut run = state.chat.start(scope, body.into_inner().into()).await?;
+    let mut metrics = ChatTurnMetrics::start(&run.agent, &run.model);
+    while let Some(event) = run.next().await {
+        metrics.observe(&event);
+        match event {
+            ChatEvent::Done(reply) => return Ok(HttpResponse::Ok().json(ChatResponse::from(reply))),
+            ChatEvent::Error(error) => return Err(error.into()),
+            _ => {}
+        }
+    }
+    Err(ApiError::internal(&"the run ended without a result"))
 }
 
 /// Sends a message and streams the answer as server-sent events: `delta`,
@@ -173,10 +186,12 @@ async fn chat(
 #[post("/chat/stream")]
 async fn chat_stream(
     state: web::Data<AppState>,
+    limits: web::Data<RateLimitPolicy>,
     caller: TenantCaller,
     body: web::Json<ChatBody>,
 ) -> ApiResult<HttpResponse> {
     let scope = scope(&caller)?;
+    limits.check_chat(scope.tenant_id.as_uuid(), None).await?;
     let run = state.chat.start(scope, body.into_inner().into()).await?;
     Ok(sse::response(run, state.stream_keep_alive))
 }

@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 
 use super::chat::usage_body;
 use crate::error::ApiError;
+use crate::telemetry::ChatTurnMetrics;
+use crate::telemetry::metrics::ActiveStream;
 
 struct StreamState {
     run: ChatRun,
@@ -18,6 +20,9 @@ struct StreamState {
     next_id: u64,
     finished: bool,
     keep_alive: Duration,
+    metrics: ChatTurnMetrics,
+    /// Keeps the open-streams gauge up while the client is connected.
+    _open: ActiveStream,
 }
 
 impl StreamState {
@@ -39,6 +44,7 @@ impl StreamState {
     }
 
     fn encode(&mut self, event: ChatEvent) -> Bytes {
+        self.metrics.observe(&event);
         match event {
             ChatEvent::Delta(text) => self.frame("delta", &text, false, Value::Null),
             ChatEvent::ToolCall { name, arguments } => self.frame(
@@ -96,6 +102,8 @@ impl StreamState {
 /// stored regardless.
 pub fn response(run: ChatRun, keep_alive: Duration) -> HttpResponse {
     let state = StreamState {
+        metrics: ChatTurnMetrics::start(&run.agent, &run.model),
+        _open: ActiveStream::open(),
         conversation_id: run.conversation_id.to_string(),
         agent: run.agent.clone(),
         run,

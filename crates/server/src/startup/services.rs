@@ -21,6 +21,7 @@ use agents_domain::limiter::RateLimiter;
 use agents_domain::llm::ChatModel;
 use agents_domain::search::WebSearch;
 use agents_http::extract::TrustedProxies;
+use agents_http::telemetry::MeteredTool;
 use agents_http::{AppInfo, AppState};
 
 use super::{StartupError, secrets, stores::Stores};
@@ -134,11 +135,15 @@ pub async fn build_services(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut tools = ToolRegistry::new();
     tools
-        .register(Arc::new(CurrentTimeTool::new(clock.clone())))
-        .register(Arc::new(SearchConversationsTool::new(
+        .register(MeteredTool::wrap(Arc::new(CurrentTimeTool::new(
+            clock.clone(),
+        ))))
+        .register(MeteredTool::wrap(Arc::new(SearchConversationsTool::new(
             stores.conversations.clone(),
-        )))
-        .register(Arc::new(WebSearchTool::new(web_search(settings)?)));
+        ))))
+        .register(MeteredTool::wrap(Arc::new(WebSearchTool::new(web_search(
+            settings,
+        )?))));
     let agents = Arc::new(agent_catalog(settings, &tools)?);
     let tools = Arc::new(tools);
     let runtime_settings = RuntimeSettings {
