@@ -13,11 +13,15 @@ const SECRET: &str = "scale-out-shared-secret-0123456789abcdef";
 
 async fn post(
     http: &reqwest::Client,
+    client_ip: &str,
     url: String,
     token: Option<&str>,
     body: Value,
 ) -> (u16, Value, reqwest::header::HeaderMap) {
-    let mut req = http.post(url).json(&body);
+    let mut req = http
+        .post(url)
+        .header("X-Forwarded-For", client_ip)
+        .json(&body);
     if let Some(token) = token {
         req = req.bearer_auth(token);
     }
@@ -37,7 +41,9 @@ async fn two_replicas_share_conversations_tokens_and_limits() {
     }
     let fake = FakeOpenAi::start(Duration::from_millis(1)).await;
     // A unique limiter namespace per run keeps reruns independent.
-    let user = format!("scale{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let user = format!("scale{}", &run[..8]);
+    let client_ip = format!("2001:db8::{}:{}", &run[..4], &run[4..8]);
     let envs = [
         ("DATABASE_URL", database.url.as_str()),
         ("AUTO_RUN_MIGRATIONS", "true"),
@@ -47,16 +53,20 @@ async fn two_replicas_share_conversations_tokens_and_limits() {
         ("OPENAI_API_KEY", "sk-scale"),
         ("LOGIN_MAX_FAILURES", "3"),
         ("RATE_LIMIT_CHAT_PER_MINUTE", "3"),
+        // Redis outlives a run: a per-run client address (believed from this
+        // trusted proxy) keeps address-keyed limits of earlier runs away.
+        ("TRUSTED_PROXIES", "127.0.0.1/32"),
     ];
     let a = TestServer::start(&envs);
     let b = TestServer::start(&envs);
     let http = reqwest::Client::new();
 
-    let (status, _, _) = post(&http, format!("{}/api/v1/auth/register", a.base_url), None,
+    let (status, _, _) = post(&http, &client_ip, format!("{}/api/v1/auth/register", a.base_url), None,
         json!({"username": user, "email": format!("{user}@example.com"), "password": "correct horse"})).await;
     assert_eq!(status, 201);
     let (status, tokens, _) = post(
         &http,
+        &client_ip,
         format!("{}/api/v1/auth/token", b.base_url),
         None,
         json!({"username": user, "password": "correct horse"}),
@@ -75,6 +85,7 @@ async fn two_replicas_share_conversations_tokens_and_limits() {
     // A conversation started on A continues on B, with its history.
     let (status, _, _) = post(
         &http,
+        &client_ip,
         format!("{}/api/v1/chat", a.base_url),
         Some(&access),
         json!({"message": "first on A", "conversation_id": "spread"}),
@@ -83,6 +94,7 @@ async fn two_replicas_share_conversations_tokens_and_limits() {
     assert_eq!(status, 200);
     let (status, body, _) = post(
         &http,
+        &client_ip,
         format!("{}/api/v1/chat", b.base_url),
         Some(&access),
         json!({"message": "then on B", "conversation_id": "spread"}),
@@ -97,6 +109,7 @@ async fn two_replicas_share_conversations_tokens_and_limits() {
     // The tenant's chat budget (3 a minute) is shared: a third turn on A, then B refuses.
     let (status, _, _) = post(
         &http,
+        &client_ip,
         format!("{}/api/v1/chat", a.base_url),
         Some(&access),
         json!({"message": "third", "conversation_id": "spread"}),
@@ -105,6 +118,7 @@ async fn two_replicas_share_conversations_tokens_and_limits() {
     assert_eq!(status, 200);
     let (status, body, headers) = post(
         &http,
+        &client_ip,
         format!("{}/api/v1/chat", b.base_url),
         Some(&access),
         json!({"message": "fourth", "conversation_id": "spread"}),
@@ -117,6 +131,7 @@ async fn two_replicas_share_conversations_tokens_and_limits() {
     // A refresh token rotated on A is rejected when replayed on B.
     let (status, _, _) = post(
         &http,
+        &client_ip,
         format!("{}/api/v1/auth/refresh", a.base_url),
         None,
         json!({"refresh_token": refresh}),
@@ -125,6 +140,7 @@ async fn two_replicas_share_conversations_tokens_and_limits() {
     assert_eq!(status, 200);
     let (status, body, _) = post(
         &http,
+        &client_ip,
         format!("{}/api/v1/auth/refresh", b.base_url),
         None,
         json!({"refresh_token": refresh}),
@@ -136,6 +152,7 @@ async fn two_replicas_share_conversations_tokens_and_limits() {
     for _ in 0..3 {
         let (status, _, _) = post(
             &http,
+            &client_ip,
             format!("{}/api/v1/auth/token", a.base_url),
             None,
             json!({"username": user, "password": "wrong password"}),
@@ -145,6 +162,7 @@ async fn two_replicas_share_conversations_tokens_and_limits() {
     }
     let (status, body, headers) = post(
         &http,
+        &client_ip,
         format!("{}/api/v1/auth/token", b.base_url),
         None,
         json!({"username": user, "password": "correct horse"}),
