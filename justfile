@@ -19,13 +19,18 @@ lint:
 migrate *ARGS="up":
     cargo run -p migration -- {{ARGS}}
 
-# Release build of the server and the bare actix-web yardstick.
+# Release build of the server, the bare actix-web yardstick and the load tool.
 build-release:
-    cargo build --release -p agents-server -p agents-http --bin agents-server --example bare_hello
+    cargo build --release -p agents-server -p agents-http -p agents-e2e --bin agents-server --example bare_hello --bin agents-bench
 
-# Load benchmark: our server against bare actix-web (installs wrk if missing).
+# Load benchmark, one table: /health against bare actix-web, agents list, me, logins, chat and streams on SQLite and Postgres, RSS (installs wrk if missing).
 bench: build-release
     scripts/bench.sh
+
+# Postgres store benchmark: appends, list page and history reads at two sizes, pgbench for scale.
+bench-db:
+    cargo build --release -p agents-e2e --bin agents-bench
+    scripts/bench-db.sh
 
 # Documentation of the library crates, warnings denied.
 doc:

@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
-# Load benchmark: our server against a bare actix-web hello, with wrk.
-# Prints one table. Needs a release build (the justfile builds it).
+# Load benchmark of the release build, loopback only: wrk on /health (ours
+# against a bare actix-web hello) and /api/v1/agents, then agents-bench
+# (tests/src/bin/agents-bench) for authenticated `me`, logins, chat and
+# streams on SQLite and Postgres with the fake model, and the memory of
+# 1,000 open streams. Progress goes to stderr; ONE table is printed at the end.
+# Needs a release build (the justfile builds it) and, for the Postgres rows,
+# a Postgres at TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 set -euo pipefail
 
 target="${CARGO_TARGET_DIR:-target}/release"
-duration="${BENCH_DURATION:-10s}"
+duration="${BENCH_DURATION:-10}"
 connections="${BENCH_CONNECTIONS:-64}"
 port_ours=18080
 port_bare=18081
 work="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+rows="$work/rows"
+: >"$rows"
+
+# 1,000 open streams hold about 3,000 descriptors across the processes.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 if ! command -v wrk >/dev/null; then
   echo "installing wrk (Debian package)..." >&2
@@ -25,38 +35,61 @@ wait_up() {
   exit 1
 }
 
-# run KEY NAME URL [wrk args...] -> "name | req/s | p50 | p99"; req/s saved under KEY
-run() {
-  local key="$1" name="$2" url="$3"; shift 3
-  local out
-  out="$(wrk -t2 -c"$connections" -d"$duration" --latency "$@" "$url")"
-  local rps p50 p99
+row() { printf '| %-56s | %14s | %13s | %9s |\n' "$@" >>"$rows"; }
+
+# wrk_run KEY NAME URL: a table row; req/s saved under KEY
+wrk_run() {
+  local key="$1" name="$2" url="$3"
+  echo "wrk: $name" >&2
+  local out rps p50 p99
+  out="$(wrk -t2 -c"$connections" -d"${duration}s" --latency "$url")"
   rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
   p50="$(awk '$1=="50%" {print $2}' <<<"$out")"
   p99="$(awk '$1=="99%" {print $2}' <<<"$out")"
-  printf '| %-34s | %12s | %9s | %9s |\n' "$name" "$rps" "$p50" "$p99"
   echo "$rps" >"$work/$key.rps"
+  row "$name" "$(printf '%.0f/s' "$rps")" "$p50" "$p99"
 }
 
+# bench SCENARIO ARGS...: agents-bench rows appended to the table
+bench() {
+  echo "agents-bench $*" >&2
+  if ! "$target/agents-bench" "$@" --duration "$duration" >>"$rows"; then
+    row "agents-bench $* FAILED (see above)" "" "" ""
+  fi
+}
+
+server_bin="$(realpath "$target/agents-server")"
 (cd "$work" && USE_IN_MEMORY_REPO=true PORT=$port_ours LOG_LEVEL=warn DATA_DIR="$work/data" \
-  "$OLDPWD/$target/agents-server" >"$work/server.log" 2>&1 &)
+  exec "$server_bin" >"$work/server.log" 2>&1) &
+server_pid=$!
 "$target/examples/bare_hello" "$port_bare" >/dev/null 2>&1 &
+bare_pid=$!
 wait_up $port_ours
 wait_up $port_bare
 
-server_pid="$(pgrep -f "$target/agents-server" | head -n1)"
 idle_rss_kb="$(awk '/VmRSS/ {print $2}' /proc/"$server_pid"/status)"
 
+wrk_run bare "bare actix-web GET /health" "http://127.0.0.1:$port_bare/health"
+wrk_run health "agents-server GET /health" "http://127.0.0.1:$port_ours/health"
+ratio="$(awk -v o="$(cat "$work/health.rps")" -v b="$(cat "$work/bare.rps")" 'BEGIN {printf "%.0f%%", 100*o/b}')"
+row "  our /health as a share of bare actix-web" "$ratio" "" ""
+wrk_run agents "agents-server GET /api/v1/agents" "http://127.0.0.1:$port_ours/api/v1/agents"
+kill "$server_pid" "$bare_pid" 2>/dev/null || true
+wait "$server_pid" "$bare_pid" 2>/dev/null || true
+
+bench me --store sqlite --concurrency "$connections"
+bench me --store postgres --concurrency "$connections"
+bench login --store sqlite
+bench chat --store sqlite --concurrency 32
+bench chat --store postgres --concurrency 32
+bench stream --store sqlite --concurrency 32
+bench stream --store postgres --concurrency 32
+bench streams --store sqlite --count 1000
+row "idle RSS of agents-server (in-memory store)" "$(awk -v k="$idle_rss_kb" 'BEGIN {printf "%.1f MiB", k/1024}')" "" ""
+
 echo
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); wrk -t2 -c$connections -d$duration"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); server: release build, LOG_LEVEL=warn, default workers (one per core); wrk -t2 -c$connections; ${duration} s per row"
 echo
-printf '| %-34s | %12s | %9s | %9s |\n' "scenario" "requests/s" "p50" "p99"
-printf '|%s|%s|%s|%s|\n' "------------------------------------" "--------------" "-----------" "-----------"
-run bare "bare actix-web GET /health" "http://127.0.0.1:$port_bare/health"
-run health "agents-server GET /health" "http://127.0.0.1:$port_ours/health"
-run agents "agents-server GET /api/v1/agents" "http://127.0.0.1:$port_ours/api/v1/agents"
-ours="$(cat "$work/health.rps")"
-bare="$(cat "$work/bare.rps")"
-echo
-awk -v o="$ours" -v b="$bare" 'BEGIN {printf "our /health reaches %.0f%% of bare actix-web\n", 100*o/b}'
-echo "idle RSS of agents-server: $((idle_rss_kb / 1024)) MiB ($idle_rss_kb KiB)"
+printf '| %-56s | %14s | %13s | %9s |\n' "scenario" "throughput" "p50" "p99"
+printf '|%s|%s|%s|%s|\n' "----------------------------------------------------------" "----------------:" "--------------:" "----------:"
+cat "$rows"

@@ -3,11 +3,14 @@
 //! `data: [DONE]`), recording every request it receives.
 //!
 //! Its answer to a user message `m` is `You said: m. I have seen N earlier
-//! messages.`, streamed word by word with a pause between chunks; a message
-//! containing `what time` makes it call `get_current_time` first.
+//! messages.`, streamed word by word with a pause between chunks (none when
+//! the pause is zero); a message containing `what time` makes it call
+//! `get_current_time` first. It also records when it served each request
+//! ([`Served`]), so a benchmark in the same process can tell the model's time
+//! from the server's.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -18,7 +21,22 @@ pub struct FakeOpenAi {
     /// `http://127.0.0.1:PORT/v1`, for `OPENAI_BASE_URL`.
     pub base_url: String,
     requests: Arc<Mutex<Vec<(String, Value)>>>,
+    served: Arc<Mutex<Vec<Served>>>,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// When the fake served one chat completion request (instants of this process).
+#[derive(Debug, Clone)]
+pub struct Served {
+    /// The content of the request's last user message.
+    pub user_message: String,
+    /// When the connection was accepted.
+    pub accepted: Instant,
+    /// When each frame was written: one per answer word (or tool-call part),
+    /// then the finish frame.
+    pub frames: Vec<Instant>,
+    /// When the whole response (usage chunk and `[DONE]`) was written.
+    pub finished: Instant,
 }
 
 impl FakeOpenAi {
@@ -29,18 +47,24 @@ impl FakeOpenAi {
             .unwrap_or_else(|e| panic!("bind: {e}"));
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
         let requests: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
-        let seen = requests.clone();
+        let served: Arc<Mutex<Vec<Served>>> = Arc::default();
+        let log = Log {
+            requests: requests.clone(),
+            served: served.clone(),
+        };
         let task = tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                let seen = seen.clone();
+                let accepted = Instant::now();
+                let log = log.clone();
                 tokio::spawn(async move {
-                    let _ = serve(socket, seen, pause).await;
+                    let _ = serve(socket, log, pause, accepted).await;
                 });
             }
         });
         Self {
             base_url: format!("http://127.0.0.1:{port}/v1"),
             requests,
+            served,
             task,
         }
     }
@@ -49,6 +73,20 @@ impl FakeOpenAi {
     pub fn requests(&self) -> Vec<(String, Value)> {
         self.requests.lock().map(|r| r.clone()).unwrap_or_default()
     }
+
+    /// Takes the timings of the completion requests served so far.
+    pub fn take_served(&self) -> Vec<Served> {
+        self.served
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Clone)]
+struct Log {
+    requests: Arc<Mutex<Vec<(String, Value)>>>,
+    served: Arc<Mutex<Vec<Served>>>,
 }
 
 impl Drop for FakeOpenAi {
@@ -73,8 +111,9 @@ pub fn answer_for(messages: &[Value]) -> String {
 
 async fn serve(
     mut socket: TcpStream,
-    seen: Arc<Mutex<Vec<(String, Value)>>>,
+    log: Log,
     pause: Duration,
+    accepted: Instant,
 ) -> std::io::Result<()> {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 8192];
@@ -108,7 +147,7 @@ async fn serve(
     }
     let body: Value = serde_json::from_slice(&buffer[header_end..]).unwrap_or(Value::Null);
     let authorization = header("authorization");
-    if let Ok(mut all) = seen.lock() {
+    if let Ok(mut all) = log.requests.lock() {
         all.push((authorization, body.clone()));
     }
     if !head.starts_with("POST /v1/chat/completions ") {
@@ -156,17 +195,37 @@ async fn serve(
         }
         frames.push(frame(json!({}), json!("stop")));
     }
+    let user_message = messages
+        .iter()
+        .rev()
+        .find(|m| m["role"] == "user")
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let mut written = Vec::with_capacity(frames.len());
     for frame in frames {
         socket
             .write_all(format!("data: {frame}\n\n").as_bytes())
             .await?;
         socket.flush().await?;
-        tokio::time::sleep(pause).await;
+        written.push(Instant::now());
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
+        }
     }
     let usage = json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": model, "choices": [],
                        "usage": {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19}});
     socket
         .write_all(format!("data: {usage}\n\ndata: [DONE]\n\n").as_bytes())
         .await?;
+    let finished = Instant::now();
+    if let Ok(mut all) = log.served.lock() {
+        all.push(Served {
+            user_message,
+            accepted,
+            frames: written,
+            finished,
+        });
+    }
     socket.shutdown().await
 }
