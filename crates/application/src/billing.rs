@@ -84,6 +84,13 @@ impl BillingService {
         self.gateway.name()
     }
 
+    /// The code of the plan in force for `tenant`: its live subscription's
+    /// plan, or `DEFAULT_PLAN` without one (one indexed read).
+    pub async fn plan_code(&self, tenant: TenantId) -> Result<String, BillingServiceError> {
+        let subscription = self.store.live_subscription(tenant).await?;
+        Ok(subscription.map_or_else(|| self.settings.default_plan.clone(), |s| s.plan_code))
+    }
+
     /// The tenant's live subscription and the plan in force: the
     /// subscription's plan, or `DEFAULT_PLAN` without one. `None` for the
     /// plan only when the default plan is missing from the store.

@@ -663,3 +663,34 @@ macro_rules! suite {
 suite!(memory, Some(support::memory_stores()));
 suite!(sqlite, Some(support::sqlite_stores().await));
 suite!(postgres, support::postgres_stores().await);
+
+#[actix_web::test]
+async fn a_plan_sets_its_tenants_chat_rate() {
+    use agents_adapters::limiter::InMemoryRateLimiter;
+    use agents_http::ratelimit::{RateLimitPolicy, RateLimits};
+    let stores = support::memory_stores();
+    let mut state = billing_state(&stores);
+    state.chat_plan_limits = Arc::new([("starter".to_owned(), 1)].into_iter().collect());
+    let settings = HttpSettings {
+        rate_limits: RateLimitPolicy::new(
+            Arc::new(InMemoryRateLimiter::new()),
+            RateLimits {
+                anon_per_minute: 0,
+                chat_per_minute: 100,
+            },
+        ),
+        ..HttpSettings::default()
+    };
+    let app = test::init_service(build_app(state, settings)).await;
+    let (token, _, _) = user(&app, "ratey").await;
+    let chat = |n: u32| {
+        test::TestRequest::post()
+            .uri("/api/v1/chat")
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .set_json(json!({"message": format!("turn {n}")}))
+            .to_request()
+    };
+    assert_eq!(call(&app, chat(1)).await.status, StatusCode::OK);
+    let refused = call(&app, chat(2)).await;
+    assert_error(&refused, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+}

@@ -128,6 +128,23 @@ impl From<ChatReply> for ChatResponse {
     }
 }
 
+/// The tenant's chat rate from its plan, when billing is on and the plan
+/// sets one; `None` falls back to `RATE_LIMIT_CHAT_PER_MINUTE`.
+async fn plan_chat_limit(
+    state: &AppState,
+    tenant: agents_domain::TenantId,
+) -> ApiResult<Option<u32>> {
+    let Some(billing) = state
+        .billing
+        .as_ref()
+        .filter(|_| !state.chat_plan_limits.is_empty())
+    else {
+        return Ok(None);
+    };
+    let plan = billing.plan_code(tenant).await?;
+    Ok(state.chat_plan_limits.get(&plan).copied())
+}
+
 fn scope(caller: &TenantCaller) -> ApiResult<agents_domain::conversation::ConversationScope> {
     caller.0.conversation_scope().ok_or_else(|| {
         ApiError::forbidden("You belong to no tenant; create one or ask to be added.")
@@ -156,7 +173,10 @@ async fn chat(
     body: web::Json<ChatBody>,
 ) -> ApiResult<HttpResponse> {
     let scope = scope(&caller)?;
-    limits.check_chat(scope.tenant_id.as_uuid(), None).await?;
+    let plan_limit = plan_chat_limit(&state, scope.tenant_id).await?;
+    limits
+        .check_chat(scope.tenant_id.as_uuid(), plan_limit)
+        .await?;
     let mut run = state.chat.start(scope, body.into_inner().into()).await?;
     let mut metrics = ChatTurnMetrics::start(&run.agent, &run.model);
     while let Some(event) = run.next().await {
@@ -191,7 +211,10 @@ async fn chat_stream(
     body: web::Json<ChatBody>,
 ) -> ApiResult<HttpResponse> {
     let scope = scope(&caller)?;
-    limits.check_chat(scope.tenant_id.as_uuid(), None).await?;
+    let plan_limit = plan_chat_limit(&state, scope.tenant_id).await?;
+    limits
+        .check_chat(scope.tenant_id.as_uuid(), plan_limit)
+        .await?;
     let run = state.chat.start(scope, body.into_inner().into()).await?;
     Ok(sse::response(run, state.stream_keep_alive))
 }

@@ -174,6 +174,7 @@ pub fn state_with_model(
         conversations: Arc::new(ConversationService::new(stores.conversations.clone())),
         stream_keep_alive: Duration::from_millis(200),
         billing: None,
+        chat_plan_limits: Arc::default(),
     }
 }
 

@@ -223,6 +223,13 @@ pub async fn build_services(
         conversations: Arc::new(ConversationService::new(stores.conversations.clone())),
         stream_keep_alive: Duration::from_secs(15),
         billing,
+        chat_plan_limits: Arc::new(
+            settings
+                .plans
+                .iter()
+                .filter_map(|(code, plan)| plan.chat_per_minute.map(|limit| (code.clone(), limit)))
+                .collect(),
+        ),
     };
     Ok(Services {
         state,
