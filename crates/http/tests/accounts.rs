@@ -1,6 +1,7 @@
 //! Accounts, tokens and tenants over HTTP, run on every store: in memory,
 //! SQLite and Postgres.
 
+#[macro_use]
 mod support;
 
 use actix_http::Request;
@@ -556,55 +557,11 @@ mod scenarios {
     }
 }
 
-macro_rules! suite {
-    ($backend:ident, $stores:expr) => {
-        mod $backend {
-            use super::*;
-
-            async fn stores() -> Option<support::Stores> {
-                $stores
-            }
-
-            #[actix_web::test]
-            async fn register_login_me() {
-                if let Some(s) = stores().await {
-                    scenarios::register_login_me(s).await
-                }
-            }
-            #[actix_web::test]
-            async fn wrong_password_and_unknown_user_look_the_same_then_throttle() {
-                if let Some(s) = stores().await {
-                    scenarios::wrong_password_and_unknown_user_look_the_same_then_throttle(s).await
-                }
-            }
-            #[actix_web::test]
-            async fn refresh_rotates_and_reuse_revokes_the_family() {
-                if let Some(s) = stores().await {
-                    scenarios::refresh_rotates_and_reuse_revokes_the_family(s).await
-                }
-            }
-            #[actix_web::test]
-            async fn bad_tokens_are_401() {
-                if let Some(s) = stores().await {
-                    scenarios::bad_tokens_are_401(s).await
-                }
-            }
-            #[actix_web::test]
-            async fn tenants_members_and_roles() {
-                if let Some(s) = stores().await {
-                    scenarios::tenants_members_and_roles(s).await
-                }
-            }
-            #[actix_web::test]
-            async fn concurrent_registrations_create_one_user() {
-                if let Some(s) = stores().await {
-                    scenarios::concurrent_registrations_create_one_user(s).await
-                }
-            }
-        }
-    };
-}
-
-suite!(memory, Some(support::memory_stores()));
-suite!(sqlite, Some(support::sqlite_stores().await));
-suite!(postgres, support::postgres_stores().await);
+on_every_store!(
+    register_login_me,
+    wrong_password_and_unknown_user_look_the_same_then_throttle,
+    refresh_rotates_and_reuse_revokes_the_family,
+    bad_tokens_are_401,
+    tenants_members_and_roles,
+    concurrent_registrations_create_one_user,
+);

@@ -1,5 +1,6 @@
 //! Chat, streaming, history and agent status over HTTP, on every store.
 
+#[macro_use]
 mod support;
 
 use std::sync::Arc;
@@ -429,40 +430,11 @@ mod scenarios {
     }
 }
 
-macro_rules! suite {
-    ($backend:ident, $stores:expr) => {
-        mod $backend {
-            use super::*;
-
-            async fn stores() -> Option<support::Stores> {
-                $stores
-            }
-
-            #[actix_web::test]
-            async fn chat_continue_list_search_get_delete() {
-                if let Some(s) = stores().await {
-                    scenarios::chat_continue_list_search_get_delete(s).await
-                }
-            }
-            #[actix_web::test]
-            async fn another_tenant_sees_nothing_and_changes_nothing() {
-                if let Some(s) = stores().await {
-                    scenarios::another_tenant_sees_nothing_and_changes_nothing(s).await
-                }
-            }
-            #[actix_web::test]
-            async fn stream_sends_typed_events_and_one_terminal_event() {
-                if let Some(s) = stores().await {
-                    scenarios::stream_sends_typed_events_and_one_terminal_event(s).await
-                }
-            }
-        }
-    };
-}
-
-suite!(memory, Some(support::memory_stores()));
-suite!(sqlite, Some(support::sqlite_stores().await));
-suite!(postgres, support::postgres_stores().await);
+on_every_store!(
+    chat_continue_list_search_get_delete,
+    another_tenant_sees_nothing_and_changes_nothing,
+    stream_sends_typed_events_and_one_terminal_event,
+);
 
 #[actix_web::test]
 async fn without_a_model_chat_is_503_and_stores_nothing() {

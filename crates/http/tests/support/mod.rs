@@ -32,6 +32,31 @@ use sea_orm::ConnectionTrait;
 
 pub mod pg;
 
+/// Runs each named `scenarios::NAME(stores)` on every store: one module per
+/// backend (memory, sqlite, postgres), one test per scenario. Postgres
+/// scenarios skip when it is unreachable, unless `REQUIRE_POSTGRES=1`.
+#[allow(unused_macros)]
+macro_rules! on_every_store {
+    ($($scenario:ident),+ $(,)?) => {
+        on_every_store!(@backend memory, Some(support::memory_stores()), $($scenario),+);
+        on_every_store!(@backend sqlite, Some(support::sqlite_stores().await), $($scenario),+);
+        on_every_store!(@backend postgres, support::postgres_stores().await, $($scenario),+);
+    };
+    (@backend $backend:ident, $stores:expr, $($scenario:ident),+) => {
+        mod $backend {
+            use super::*;
+            $(
+                #[actix_web::test]
+                async fn $scenario() {
+                    if let Some(stores) = $stores {
+                        scenarios::$scenario(stores).await
+                    }
+                }
+            )+
+        }
+    };
+}
+
 pub const TEST_SECRET: &str = "http-tests-secret-key-0123456789abcdef";
 
 /// The stores a test app runs on.
