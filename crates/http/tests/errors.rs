@@ -167,3 +167,33 @@ async fn wrong_type_is_422() {
     )
     .await;
 }
+
+async fn boom() -> HttpResponse {
+    panic!("a bug in a handler")
+}
+
+#[actix_web::test]
+async fn a_panicking_handler_answers_an_opaque_500_envelope() {
+    let app = test::init_service(
+        App::new()
+            .route("/boom", web::get().to(boom))
+            .wrap(from_fn(error_envelope))
+            .wrap(from_fn(request_context)),
+    )
+    .await;
+    let err = test::try_call_service(&app, test::TestRequest::get().uri("/boom").to_request())
+        .await
+        .err()
+        .expect("the panic becomes an error that actix renders");
+    let res = err.error_response();
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let bytes = actix_web::body::to_bytes(res.into_body())
+        .await
+        .unwrap_or_default();
+    let body: Value = serde_json::from_slice(&bytes).expect("JSON envelope");
+    assert_eq!(body["error"], "internal_error");
+    assert!(
+        !body["message"].as_str().unwrap_or_default().contains("bug"),
+        "no internals leak"
+    );
+}

@@ -8,7 +8,12 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
 use tracing::Instrument;
+
+use crate::error::ApiError;
 
 /// The correlation id of the current request (also in request extensions).
 #[derive(Debug, Clone)]
@@ -60,13 +65,20 @@ pub async fn request_context(
     );
     // Inner layers turn errors into responses (actix convention), so an
     // `Err` here is rare; it is logged and passed on as actix renders it.
-    let mut response = match next.call(req).instrument(span.clone()).await {
-        Ok(response) => response,
-        Err(err) => {
+    // A panic below is caught here and answered as an opaque 500 envelope
+    // instead of a dropped connection.
+    let call = AssertUnwindSafe(async move { next.call(req).await }).catch_unwind();
+    let mut response = match call.instrument(span.clone()).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(err)) => {
             span.in_scope(
                 || tracing::error!(error = %err, path = %path, "request failed in middleware"),
             );
             return Err(err);
+        }
+        Err(_panic) => {
+            let err = span.in_scope(|| ApiError::internal(&format!("handler panicked on {path}")));
+            return Err(err.into());
         }
     };
     let elapsed = started.elapsed();
