@@ -19,30 +19,19 @@ pub enum ReadinessError {
 /// Answers the probes: uptime for liveness, a bounded database ping for readiness.
 pub struct HealthService {
     started: Instant,
-    version: String,
     probe: Option<Arc<dyn HealthProbe>>,
     timeout: Duration,
 }
 
 impl HealthService {
-    /// A health service reporting `version`; `probe` is pinged for readiness
-    /// with `timeout` (no probe: always ready).
-    pub fn new(
-        version: impl Into<String>,
-        probe: Option<Arc<dyn HealthProbe>>,
-        timeout: Duration,
-    ) -> Self {
+    /// A health service; `probe` is pinged for readiness with `timeout`
+    /// (no probe: always ready).
+    pub fn new(probe: Option<Arc<dyn HealthProbe>>, timeout: Duration) -> Self {
         Self {
             started: Instant::now(),
-            version: version.into(),
             probe,
             timeout,
         }
-    }
-
-    /// The reported version.
-    pub fn version(&self) -> &str {
-        &self.version
     }
 
     /// Seconds since start.
@@ -71,7 +60,7 @@ mod tests {
 
     #[tokio::test]
     async fn ready_without_probe() {
-        let service = HealthService::new("1.0.0", None, Duration::from_millis(10));
+        let service = HealthService::new(None, Duration::from_millis(10));
         assert!(service.ready().await.is_ok());
     }
 
@@ -81,7 +70,7 @@ mod tests {
         probe
             .expect_ping()
             .returning(|| Err(StoreError::Unavailable("refused".into())));
-        let service = HealthService::new("1.0.0", Some(Arc::new(probe)), Duration::from_millis(50));
+        let service = HealthService::new(Some(Arc::new(probe)), Duration::from_millis(50));
         assert!(matches!(
             service.ready().await,
             Err(ReadinessError::Unavailable(_))
@@ -99,11 +88,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_slow_probe_times_out() {
-        let service = HealthService::new(
-            "1.0.0",
-            Some(Arc::new(SlowProbe)),
-            Duration::from_millis(20),
-        );
+        let service = HealthService::new(Some(Arc::new(SlowProbe)), Duration::from_millis(20));
         assert!(matches!(
             service.ready().await,
             Err(ReadinessError::Timeout(_))

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use agents_application::accounts::AccountService;
-use agents_application::agents::{AgentCatalog, AgentService};
+use agents_application::agents::AgentService;
 use agents_application::chat::ChatService;
 use agents_application::conversations::ConversationService;
 use agents_application::health::HealthService;
@@ -29,8 +29,6 @@ pub struct AppState {
     pub info: Arc<AppInfo>,
     /// Probes.
     pub health: Arc<HealthService>,
-    /// The agents this server runs.
-    pub agents: Arc<AgentCatalog>,
     /// The tools agents may call.
     pub tools: Arc<ToolRegistry>,
     /// Accounts, tokens, tenants.
@@ -41,7 +39,7 @@ pub struct AppState {
     pub chat: Arc<ChatService>,
     /// Conversation history.
     pub conversations: Arc<ConversationService>,
-    /// Agent status from stored data.
+    /// The agent list and each agent's status from stored data.
     pub agent_status: Arc<AgentService>,
     /// Silence after which a stream sends a keep-alive comment.
     pub stream_keep_alive: std::time::Duration,

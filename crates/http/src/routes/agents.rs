@@ -25,12 +25,13 @@ pub struct AgentSummary {
 #[get("/agents")]
 async fn list_agents(state: web::Data<AppState>) -> HttpResponse {
     let agents: Vec<AgentSummary> = state
-        .agents
-        .all()
+        .agent_status
+        .list()
+        .into_iter()
         .map(|a| AgentSummary {
-            name: a.name.clone(),
-            status: "active",
-            description: a.description.clone(),
+            name: a.name,
+            status: a.status,
+            description: a.description,
         })
         .collect();
     HttpResponse::Ok().json(agents)

@@ -28,9 +28,6 @@ use agents_domain::health::HealthProbe;
 use agents_domain::llm::ChatModel;
 use agents_http::extract::TrustedProxies;
 use agents_http::{AppInfo, AppState};
-use sea_orm::ConnectionTrait;
-
-pub mod pg;
 
 /// Runs each named `scenarios::NAME(stores)` on every store: one module per
 /// backend (memory, sqlite, postgres), one test per scenario. Postgres
@@ -103,12 +100,11 @@ pub async fn sqlite_stores() -> Stores {
 /// Postgres stores on a fresh database, or `None` (skip) when Postgres is
 /// unreachable and not required.
 pub async fn postgres_stores() -> Option<Stores> {
-    let database = pg::TestDatabase::create().await?;
+    let database = agents_e2e::postgres::TestDatabase::create().await?;
     let db = connect(&database.url, &PoolOptions::default())
         .await
         .expect("postgres opens");
     db.migrate().await.expect("postgres migrates");
-    let _ = db.connection().execute_unprepared("SELECT 1").await;
     Some(from_sql(db.stores(), Box::new((database, db))))
 }
 
@@ -182,16 +178,11 @@ pub fn state_with_model(
             description: "test".into(),
             version: "9.9.9".into(),
         }),
-        health: Arc::new(HealthService::new(
-            "9.9.9",
-            probe,
-            Duration::from_millis(100),
-        )),
+        health: Arc::new(HealthService::new(probe, Duration::from_millis(100))),
         agent_status: Arc::new(AgentService::new(
             agents.clone(),
             stores.conversations.clone(),
         )),
-        agents,
         tools,
         accounts: Arc::new(accounts),
         trusted_proxies: TrustedProxies::default(),

@@ -206,16 +206,11 @@ pub async fn build_services(
             description: settings.app_description.clone(),
             version: settings.app_version.clone(),
         }),
-        health: Arc::new(HealthService::new(
-            settings.app_version.clone(),
-            stores.probe.clone(),
-            health_timeout,
-        )),
+        health: Arc::new(HealthService::new(stores.probe.clone(), health_timeout)),
         agent_status: Arc::new(AgentService::new(
             agents.clone(),
             stores.conversations.clone(),
         )),
-        agents,
         tools,
         accounts: Arc::new(accounts),
         trusted_proxies: trusted_proxies(settings)?,
