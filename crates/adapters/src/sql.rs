@@ -6,6 +6,7 @@ mod accounts;
 mod billing;
 mod connect;
 mod conversations;
+mod errors;
 mod probe;
 mod rows;
 mod support;
@@ -18,6 +19,9 @@ pub use connect::{
     connect,
 };
 pub use conversations::SeaOrmConversationStore;
+pub use errors::{
+    DB_ERRORS_TOTAL, FailureClass, classify, classify_sqlite_code, classify_sqlstate, classify_sqlx,
+};
 pub use probe::SqlHealthProbe;
 pub use tokens::SeaOrmRefreshTokenStore;
 

@@ -574,6 +574,83 @@ async fn delete_removes_the_conversation_and_its_messages(f: Fixture) {
     assert_eq!(again.position, 0);
 }
 
+async fn an_append_sent_again_for_the_same_run_and_role_is_stored_once(f: Fixture) {
+    let (user, tenant) = register(&f, "alice").await;
+    let s = scope(tenant, user);
+    let k = key("retried");
+    let with_run = |role: MessageRole, text: &str, run: &str, seconds: i64| NewMessage {
+        role,
+        run_id: Some(run.into()),
+        token_count_prompt: Some(7),
+        ..user_message(text, seconds)
+    };
+    let counted = |tokens: i32| ConversationUpdate {
+        add_prompt_tokens: tokens,
+        ..update()
+    };
+    f.conversations
+        .append(
+            s,
+            &k,
+            with_run(MessageRole::User, "question", "r1", 1),
+            update(),
+        )
+        .await
+        .expect("question");
+    let answer = f
+        .conversations
+        .append(
+            s,
+            &k,
+            with_run(MessageRole::Assistant, "answer", "r1", 2),
+            counted(7),
+        )
+        .await
+        .expect("answer");
+    assert_eq!(answer.position, 1);
+    // The same run's answer again (a retry after a lost commit).
+    let again = f
+        .conversations
+        .append(
+            s,
+            &k,
+            with_run(MessageRole::Assistant, "answer", "r1", 3),
+            counted(7),
+        )
+        .await
+        .expect("retried answer");
+    assert_eq!((again.position, again.created), (1, false));
+    assert_eq!(again.conversation.message_count, 2);
+    assert_eq!(again.conversation.total_tokens_prompt, 7, "counted once");
+    // Another run, and messages without a run, are stored as usual.
+    let next = f
+        .conversations
+        .append(
+            s,
+            &k,
+            with_run(MessageRole::Assistant, "later", "r2", 4),
+            counted(7),
+        )
+        .await
+        .expect("another run");
+    assert_eq!(next.position, 2);
+    for seconds in [5, 6] {
+        f.conversations
+            .append(s, &k, user_message("no run", seconds), update())
+            .await
+            .expect("no run");
+    }
+    let (c, messages) = f
+        .conversations
+        .history(s, &k)
+        .await
+        .expect("history")
+        .expect("visible");
+    let texts: Vec<_> = messages.iter().map(|m| m.content.text.as_str()).collect();
+    assert_eq!(texts, ["question", "answer", "later", "no run", "no run"]);
+    assert_eq!((c.message_count, c.total_tokens_prompt), (5, 14));
+}
+
 contract_tests!(
     append_creates_then_continues_with_counters,
     fifty_concurrent_appends_get_positions_0_to_49,
@@ -583,4 +660,5 @@ contract_tests!(
     list_pages_newest_first_with_total,
     search_is_case_insensitive_and_scoped,
     delete_removes_the_conversation_and_its_messages,
+    an_append_sent_again_for_the_same_run_and_role_is_stored_once,
 );

@@ -39,9 +39,11 @@ impl From<ConversationError> for ConversationsError {
         match error {
             ConversationError::NotFound => ConversationsError::NotFound,
             ConversationError::Store(StoreError::Unavailable(m)) => {
-                ConversationsError::ServiceUnavailable(m)
+                ConversationsError::ServiceUnavailable(m.to_string())
             }
-            ConversationError::Store(StoreError::Other(m)) => ConversationsError::Internal(m),
+            ConversationError::Store(StoreError::Other(m)) => {
+                ConversationsError::Internal(m.to_string())
+            }
         }
     }
 }

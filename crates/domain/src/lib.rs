@@ -15,5 +15,5 @@ pub mod limiter;
 pub mod llm;
 pub mod search;
 
-pub use error::{FieldError, StoreError};
+pub use error::{FieldError, StoreCause, StoreError};
 pub use ids::{PlanId, SubscriptionId, TenantId, UserId};

@@ -30,7 +30,7 @@ impl Argon2Hasher {
         // their timing identical to a wrong password.
         let dummy_hash = argon
             .hash_password(b"dummy password for timing equalisation")
-            .map_err(|e| StoreError::Other(format!("argon2 setup failed: {e}")))?
+            .map_err(|e| StoreError::other(format!("argon2 setup failed: {e}")))?
             .to_string();
         Ok(Self {
             params,
@@ -51,7 +51,7 @@ impl Argon2Hasher {
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
         tokio::task::spawn_blocking(move || work(argon))
             .await
-            .map_err(|e| StoreError::Other(format!("password hashing task failed: {e}")))
+            .map_err(|e| StoreError::other(format!("password hashing task failed: {e}")))
     }
 }
 
@@ -65,7 +65,7 @@ impl PasswordHasher for Argon2Hasher {
                 .map(|h| h.to_string())
         })
         .await?
-        .map_err(|e| StoreError::Other(format!("password hashing failed: {e}")))
+        .map_err(|e| StoreError::other(format!("password hashing failed: {e}")))
     }
 
     async fn verify(

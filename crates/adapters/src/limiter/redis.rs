@@ -22,7 +22,7 @@ impl RedisRateLimiter {
     /// does not answer.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let client = redis::Client::open(url)
-            .map_err(|e| StoreError::Unavailable(format!("bad REDIS_URL: {e}")))?;
+            .map_err(|e| StoreError::unavailable(format!("bad REDIS_URL: {e}")))?;
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(3)))
             .set_response_timeout(Some(Duration::from_secs(2)))
@@ -30,7 +30,7 @@ impl RedisRateLimiter {
         let connection = client
             .get_connection_manager_with_config(config)
             .await
-            .map_err(|e| StoreError::Unavailable(format!("redis unreachable: {}", e.kind_str())))?;
+            .map_err(|e| StoreError::unavailable(format!("redis unreachable: {}", e.kind_str())))?;
         Ok(Self { connection })
     }
 }
@@ -47,7 +47,7 @@ impl KindStr for redis::RedisError {
 }
 
 fn unavailable(err: redis::RedisError) -> StoreError {
-    StoreError::Unavailable(format!("redis: {}", err.kind_str()))
+    StoreError::unavailable(format!("redis: {}", err.kind_str()))
 }
 
 fn decide(count: u64, ttl_ms: i64, limit: u32) -> RateDecision {

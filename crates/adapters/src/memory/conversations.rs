@@ -20,6 +20,9 @@ use crate::sql::{preview, truncate_chars};
 struct Entry {
     conversation: Conversation,
     messages: Vec<StoredMessage>,
+    /// Position of each (run id, role) stored, so a retried append of the
+    /// same run's message is not stored twice.
+    runs: HashMap<(String, &'static str), i32>,
 }
 
 /// Conversations keyed by (tenant, key).
@@ -44,6 +47,7 @@ impl InMemoryConversationStore {
             Entry {
                 conversation,
                 messages,
+                runs: HashMap::new(),
             },
         );
     }
@@ -112,10 +116,22 @@ impl ConversationStore for InMemoryConversationStore {
                     updated_at: message.created_at,
                 },
                 messages: Vec::new(),
+                runs: HashMap::new(),
             }
         });
         if !visible(&entry.conversation, &scope) {
             return Err(ConversationError::NotFound);
+        }
+        let run = message
+            .run_id
+            .as_ref()
+            .map(|run| (run.clone(), message.role.as_str()));
+        if let Some(&position) = run.as_ref().and_then(|run| entry.runs.get(run)) {
+            return Ok(Appended {
+                position,
+                conversation: entry.conversation.clone(),
+                created: false,
+            });
         }
         let c = &mut entry.conversation;
         let position = c.message_count;
@@ -128,6 +144,9 @@ impl ConversationStore for InMemoryConversationStore {
         }
         c.last_message_at = Some(message.created_at);
         c.updated_at = message.created_at;
+        if let Some(run) = run {
+            entry.runs.insert(run, position);
+        }
         entry.messages.push(StoredMessage {
             position,
             role: message.role,

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use super::rows::{self, USER_COLUMNS};
 use super::support::{
-    all, begin_write, commit, get, is_foreign_key_violation, one, opt_str, stmt, store_err, ts,
+    all, commit, get, is_foreign_key_violation, one, opt_str, stmt, store_err, transact, ts,
     unique_violation, uuid,
 };
 
@@ -126,7 +126,7 @@ pub(super) fn txn_backend(txn: &DatabaseTransaction) -> DbBackend {
 
 /// Parses a stored role.
 pub(super) fn role(value: &str) -> Result<Role, StoreError> {
-    Role::parse(value).map_err(|_| StoreError::Other(format!("unknown stored role {value:?}")))
+    Role::parse(value).map_err(|_| StoreError::other(format!("unknown stored role {value:?}")))
 }
 
 #[async_trait]
@@ -137,44 +137,49 @@ impl AccountStore for SeaOrmAccountStore {
         tenant: NewTenant,
     ) -> Result<(User, Tenant), AccountError> {
         let b = self.backend();
-        let txn = begin_write(&self.db).await?;
-        // The user first, without a home tenant, so a taken username or email
-        // is reported before a taken slug (the slug derives from the username).
-        write(
-            &txn,
-            stmt(
-                b,
-                "INSERT INTO users (id, tenant_id, external_id, display_name, created_at, username, email,
-                     password_hash, is_active, updated_at)
-                 VALUES ($1, NULL, $2, $3, $4, $2, $5, $6, true, $4)",
-                vec![
-                    uuid(user.id.as_uuid()),
-                    Value::from(user.username.as_str()),
-                    opt_str(user.display_name.as_ref().map(|d| d.as_str())),
-                    ts(b, user.created_at),
-                    Value::from(user.email.as_str()),
-                    Value::from(user.password_hash.as_str()),
-                ],
-            ),
-        )
+        let (user, new_tenant) = (&user, &tenant);
+        let tenant = transact(&self.db, |txn| async move {
+            // The user first, without a home tenant, so a taken username or
+            // email is reported before a taken slug (the slug derives from
+            // the username).
+            write(
+                &txn,
+                stmt(
+                    b,
+                    "INSERT INTO users (id, tenant_id, external_id, display_name, created_at, username, email,
+                         password_hash, is_active, updated_at)
+                     VALUES ($1, NULL, $2, $3, $4, $2, $5, $6, true, $4)",
+                    vec![
+                        uuid(user.id.as_uuid()),
+                        Value::from(user.username.as_str()),
+                        opt_str(user.display_name.as_ref().map(|d| d.as_str())),
+                        ts(b, user.created_at),
+                        Value::from(user.email.as_str()),
+                        Value::from(user.password_hash.as_str()),
+                    ],
+                ),
+            )
+            .await?;
+            let tenant = insert_tenant(&txn, new_tenant).await?;
+            write(
+                &txn,
+                stmt(
+                    b,
+                    "UPDATE users SET tenant_id = $1 WHERE id = $2",
+                    vec![uuid(tenant.id.as_uuid()), uuid(user.id.as_uuid())],
+                ),
+            )
+            .await?;
+            insert_membership(&txn, tenant.id, user.id, Role::Owner, user.created_at).await?;
+            commit(txn).await?;
+            Ok::<_, AccountError>(tenant)
+        })
         .await?;
-        let tenant = insert_tenant(&txn, &tenant).await?;
-        write(
-            &txn,
-            stmt(
-                b,
-                "UPDATE users SET tenant_id = $1 WHERE id = $2",
-                vec![uuid(tenant.id.as_uuid()), uuid(user.id.as_uuid())],
-            ),
-        )
-        .await?;
-        insert_membership(&txn, tenant.id, user.id, Role::Owner, user.created_at).await?;
-        commit(txn).await?;
         let stored = User {
             id: user.id,
             username: user.username.as_str().to_owned(),
             email: user.email.as_str().to_owned(),
-            display_name: user.display_name.map(|d| d.as_str().to_owned()),
+            display_name: user.display_name.as_ref().map(|d| d.as_str().to_owned()),
             is_active: true,
             home_tenant_id: Some(tenant.id),
             created_at: user.created_at,

@@ -62,7 +62,7 @@ fn subscription(row: &QueryResult) -> Result<Subscription, StoreError> {
         plan_id: PlanId::from_uuid(get(row, "plan_id")?),
         plan_code: get(row, "plan_code")?,
         status: SubscriptionStatus::parse(&status).ok_or_else(|| {
-            StoreError::Other(format!("unknown stored subscription status {status:?}"))
+            StoreError::other(format!("unknown stored subscription status {status:?}"))
         })?,
         auto_renew: get(row, "auto_renew")?,
         billing_email: get(row, "billing_email")?,

@@ -29,7 +29,7 @@ impl HealthProbe for SqlHealthProbe {
             .map(|_| ())
             .map_err(|e| match store_err(e) {
                 // Any failure here means the database does not answer.
-                StoreError::Other(message) => StoreError::Unavailable(message),
+                StoreError::Other(cause) => StoreError::Unavailable(cause),
                 unavailable => unavailable,
             })
     }

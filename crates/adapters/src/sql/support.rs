@@ -1,5 +1,8 @@
-//! What every SQL store shares: statements, typed bindings, write
-//! transactions and the mapping of database errors to domain errors.
+//! What every SQL store shares: statements, typed bindings, and write
+//! transactions (retried when they lose a race).
+
+use std::future::Future;
+use std::time::Duration;
 
 use agents_domain::StoreError;
 use sea_orm::{
@@ -8,6 +11,9 @@ use sea_orm::{
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+pub(crate) use super::errors::store_err;
+use super::errors::{CarriesStoreError, count};
 
 /// A statement with `$n` parameters; sqlx binds `$n` by number on SQLite too.
 pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
@@ -68,6 +74,46 @@ pub(crate) async fn begin_write(
     db.begin_with_options(options).await.map_err(store_err)
 }
 
+/// How many times in all a write transaction runs when it keeps losing
+/// races (serialization failures, deadlocks).
+pub(crate) const TRANSACTION_ATTEMPTS: u32 = 3;
+
+/// Runs `body` in a write transaction ([`begin_write`]) and runs it again,
+/// in a new transaction, when it failed with a serialization failure or a
+/// deadlock, up to [`TRANSACTION_ATTEMPTS`] times in all. `body` commits
+/// (returning early without committing rolls back). Other failures,
+/// including a lost connection, are returned as they are: the outcome of a
+/// commit whose answer was lost is unknown, so only the caller can tell
+/// whether running it again is safe.
+pub(crate) async fn transact<T, E, F, Fut>(db: &DatabaseConnection, mut body: F) -> Result<T, E>
+where
+    F: FnMut(DatabaseTransaction) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: From<StoreError> + CarriesStoreError,
+{
+    let mut attempt = 1;
+    loop {
+        let txn = begin_write(db).await?;
+        match body(txn).await {
+            Err(err) if err.is_conflict() => {
+                if attempt >= TRANSACTION_ATTEMPTS {
+                    count("unavailable");
+                    tracing::warn!(attempts = attempt, error = ?err.store_error(), "transaction kept conflicting; giving up");
+                    return Err(err);
+                }
+                count("retried");
+                tracing::debug!(attempt, "transaction conflicted; running it again");
+                // A short, jittered pause so the transactions that collided
+                // do not collide again in lockstep.
+                let jitter = rand::random_range(0..=20u64);
+                tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt) + jitter)).await;
+                attempt += 1;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
 /// Runs a query expected to return at most one row.
 pub(crate) async fn one<C: ConnectionTrait>(
     db: &C,
@@ -100,30 +146,6 @@ pub(crate) async fn commit(txn: DatabaseTransaction) -> Result<(), StoreError> {
     txn.commit().await.map_err(store_err)
 }
 
-/// Maps a database error: connection and pool failures, and the transient
-/// conflicts a retry would solve, are `Unavailable` (503); the rest `Other`.
-pub(crate) fn store_err(err: DbErr) -> StoreError {
-    match &err {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => StoreError::Unavailable(err.to_string()),
-        _ if is_transient(&err) => StoreError::Unavailable(err.to_string()),
-        _ => StoreError::Other(err.to_string()),
-    }
-}
-
-/// Serialization failures, deadlocks (Postgres) and a busy database (SQLite).
-fn is_transient(err: &DbErr) -> bool {
-    let text = err.to_string();
-    [
-        "40001",
-        "40P01",
-        "could not serialize access",
-        "deadlock detected",
-        "database is locked",
-    ]
-    .iter()
-    .any(|needle| text.contains(needle))
-}
-
 /// The unique constraint a violation names, when the error is one.
 pub(crate) fn unique_violation(err: &DbErr) -> Option<String> {
     match err.sql_err() {
@@ -147,3 +169,6 @@ pub(crate) fn get<T: sea_orm::TryGetable>(
 ) -> Result<T, StoreError> {
     row.try_get::<T>("", column).map_err(store_err)
 }
+
+#[cfg(test)]
+mod tests;

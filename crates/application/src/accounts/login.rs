@@ -197,6 +197,6 @@ impl AccountService {
 pub(super) fn account_to_store(err: agents_domain::account::AccountError) -> StoreError {
     match err {
         agents_domain::account::AccountError::Store(e) => e,
-        other => StoreError::Other(other.to_string()),
+        other => StoreError::other(other.to_string()),
     }
 }

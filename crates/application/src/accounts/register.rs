@@ -117,7 +117,7 @@ impl AccountService {
                 Err(AccountError::EmailTaken) => return Err(RegisterError::EmailTaken),
                 Err(AccountError::Store(e)) => return Err(RegisterError::Store(e)),
                 Err(other) => {
-                    return Err(RegisterError::Store(StoreError::Other(other.to_string())));
+                    return Err(RegisterError::Store(StoreError::other(other.to_string())));
                 }
             }
         }

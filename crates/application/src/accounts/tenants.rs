@@ -43,7 +43,7 @@ impl From<AccountError> for TenantError {
             AccountError::AlreadyMember => TenantError::AlreadyMember,
             AccountError::LastOwner => TenantError::LastOwner,
             AccountError::Store(e) => TenantError::Store(e),
-            other => TenantError::Store(StoreError::Other(other.to_string())),
+            other => TenantError::Store(StoreError::other(other.to_string())),
         }
     }
 }

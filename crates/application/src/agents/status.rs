@@ -88,9 +88,11 @@ impl AgentService {
             .await
             .map_err(|e| match e {
                 ConversationError::Store(StoreError::Unavailable(m)) => {
-                    AgentStatusError::ServiceUnavailable(m)
+                    AgentStatusError::ServiceUnavailable(m.to_string())
                 }
-                ConversationError::Store(StoreError::Other(m)) => AgentStatusError::Internal(m),
+                ConversationError::Store(StoreError::Other(m)) => {
+                    AgentStatusError::Internal(m.to_string())
+                }
                 ConversationError::NotFound => {
                     AgentStatusError::Internal("agent usage reported not found".into())
                 }

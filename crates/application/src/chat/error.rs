@@ -88,8 +88,8 @@ impl From<RunError> for ChatError {
 impl From<StoreError> for ChatError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Unavailable(message) => ChatError::ServiceUnavailable(message),
-            StoreError::Other(message) => ChatError::Internal(message),
+            StoreError::Unavailable(message) => ChatError::ServiceUnavailable(message.to_string()),
+            StoreError::Other(message) => ChatError::Internal(message.to_string()),
         }
     }
 }

@@ -27,8 +27,14 @@ pub trait ConversationStore: Send + Sync {
     /// Appends a message at the next position and applies `update` to the
     /// conversation, in one transaction; creates the conversation (owned by
     /// the scope's user) when the key is new in the tenant. Concurrent
-    /// appends get distinct, gap-free positions. Errors: `NotFound` when the
-    /// key exists in the tenant but is not visible to the caller.
+    /// appends get distinct, gap-free positions. When `message.run_id` is
+    /// set and that run already stored a message of the same role in this
+    /// conversation (among its latest 100), nothing is written and that
+    /// message's position is returned: an append whose outcome was lost
+    /// (the connection dropped during the commit) can be sent again without
+    /// storing it twice. Errors: `NotFound` when the key exists in the
+    /// tenant but is not visible to the caller; `Store(Unavailable)` when
+    /// the database does not answer (the message may or may not be stored).
     async fn append(
         &self,
         scope: ConversationScope,

@@ -151,7 +151,7 @@ impl From<ChatError> for ApiError {
                 "llm_timeout",
                 "The language model did not answer in time; try again.",
             ),
-            ChatError::ServiceUnavailable(cause) => StoreError::Unavailable(cause).into(),
+            ChatError::ServiceUnavailable(cause) => StoreError::unavailable(cause).into(),
             ChatError::Internal(cause) => ApiError::internal(&cause),
         }
     }
@@ -162,7 +162,7 @@ impl From<ConversationsError> for ApiError {
         match err {
             ConversationsError::Validation(fields) => ApiError::validation(fields),
             ConversationsError::NotFound => ApiError::not_found("Conversation not found."),
-            ConversationsError::ServiceUnavailable(cause) => StoreError::Unavailable(cause).into(),
+            ConversationsError::ServiceUnavailable(cause) => StoreError::unavailable(cause).into(),
             ConversationsError::Internal(cause) => ApiError::internal(&cause),
         }
     }
@@ -174,7 +174,7 @@ impl From<AgentStatusError> for ApiError {
             AgentStatusError::UnknownAgent(name) => {
                 ApiError::not_found(format!("Agent '{name}' not found."))
             }
-            AgentStatusError::ServiceUnavailable(cause) => StoreError::Unavailable(cause).into(),
+            AgentStatusError::ServiceUnavailable(cause) => StoreError::unavailable(cause).into(),
             AgentStatusError::Internal(cause) => ApiError::internal(&cause),
         }
     }

@@ -9,7 +9,9 @@ use time::OffsetDateTime;
 
 use super::{insert_membership, insert_tenant, role, txn_backend, write};
 use crate::sql::rows;
-use crate::sql::support::{all, begin_write, commit, exec, for_update, get, one, stmt, ts, uuid};
+use crate::sql::support::{
+    all, begin_write, commit, exec, for_update, get, one, stmt, transact, ts, uuid,
+};
 
 /// Creates a tenant owned by `owner`.
 pub(super) async fn create_tenant(
@@ -119,13 +121,15 @@ pub(super) async fn add_member(
     role: Role,
     at: OffsetDateTime,
 ) -> Result<Member, AccountError> {
-    let txn = begin_write(db).await?;
-    insert_membership(&txn, tenant, user, role, at).await?;
-    let added = one_member(&txn, tenant, user)
-        .await?
-        .ok_or(AccountError::NotFound)?;
-    commit(txn).await?;
-    Ok(added)
+    transact(db, |txn| async move {
+        insert_membership(&txn, tenant, user, role, at).await?;
+        let added = one_member(&txn, tenant, user)
+            .await?
+            .ok_or(AccountError::NotFound)?;
+        commit(txn).await?;
+        Ok(added)
+    })
+    .await
 }
 
 /// Locks the tenant (Postgres) and reads the member's current role.
@@ -189,30 +193,32 @@ pub(super) async fn change_role(
     user: UserId,
     new_role: Role,
 ) -> Result<Member, AccountError> {
-    let txn = begin_write(db).await?;
-    let b = txn_backend(&txn);
-    let current = lock_member(&txn, tenant, user).await?;
-    if current == Role::Owner && new_role != Role::Owner {
-        ensure_other_owner(&txn, tenant).await?;
-    }
-    write(
-        &txn,
-        stmt(
-            b,
-            "UPDATE tenant_memberships SET role = $3 WHERE tenant_id = $1 AND user_id = $2",
-            vec![
-                uuid(tenant.as_uuid()),
-                uuid(user.as_uuid()),
-                Value::from(new_role.as_str()),
-            ],
-        ),
-    )
-    .await?;
-    let changed = one_member(&txn, tenant, user)
-        .await?
-        .ok_or(AccountError::NotFound)?;
-    commit(txn).await?;
-    Ok(changed)
+    transact(db, |txn| async move {
+        let b = txn_backend(&txn);
+        let current = lock_member(&txn, tenant, user).await?;
+        if current == Role::Owner && new_role != Role::Owner {
+            ensure_other_owner(&txn, tenant).await?;
+        }
+        write(
+            &txn,
+            stmt(
+                b,
+                "UPDATE tenant_memberships SET role = $3 WHERE tenant_id = $1 AND user_id = $2",
+                vec![
+                    uuid(tenant.as_uuid()),
+                    uuid(user.as_uuid()),
+                    Value::from(new_role.as_str()),
+                ],
+            ),
+        )
+        .await?;
+        let changed = one_member(&txn, tenant, user)
+            .await?
+            .ok_or(AccountError::NotFound)?;
+        commit(txn).await?;
+        Ok(changed)
+    })
+    .await
 }
 
 /// Removes a member, never the last owner.
@@ -221,19 +227,21 @@ pub(super) async fn remove_member(
     tenant: TenantId,
     user: UserId,
 ) -> Result<(), AccountError> {
-    let txn = begin_write(db).await?;
-    let b = txn_backend(&txn);
-    if lock_member(&txn, tenant, user).await? == Role::Owner {
-        ensure_other_owner(&txn, tenant).await?;
-    }
-    write(
-        &txn,
-        stmt(
-            b,
-            "DELETE FROM tenant_memberships WHERE tenant_id = $1 AND user_id = $2",
-            vec![uuid(tenant.as_uuid()), uuid(user.as_uuid())],
-        ),
-    )
-    .await?;
-    commit(txn).await.map_err(AccountError::from)
+    transact(db, |txn| async move {
+        let b = txn_backend(&txn);
+        if lock_member(&txn, tenant, user).await? == Role::Owner {
+            ensure_other_owner(&txn, tenant).await?;
+        }
+        write(
+            &txn,
+            stmt(
+                b,
+                "DELETE FROM tenant_memberships WHERE tenant_id = $1 AND user_id = $2",
+                vec![uuid(tenant.as_uuid()), uuid(user.as_uuid())],
+            ),
+        )
+        .await?;
+        commit(txn).await.map_err(AccountError::from)
+    })
+    .await
 }

@@ -84,7 +84,7 @@ fn limit(value: Option<i64>, name: &str) -> Result<Value, StoreError> {
         .map(i32::try_from)
         .transpose()
         .map(opt_i32)
-        .map_err(|_| StoreError::Other(format!("{name} does not fit the plan_features column")))
+        .map_err(|_| StoreError::other(format!("{name} does not fit the plan_features column")))
 }
 
 /// Inserts or updates the plan by code, and upserts its features by key
