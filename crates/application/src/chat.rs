@@ -8,9 +8,12 @@ mod prepare;
 mod turn;
 
 #[cfg(test)]
+mod answer_write_tests;
+#[cfg(test)]
 mod tests;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use agents_domain::clock::Clock;
 use agents_domain::conversation::{
@@ -32,6 +35,12 @@ pub struct ChatSettings {
     pub history_messages: u64,
     /// Longest message in characters after trimming.
     pub max_message_chars: usize,
+    /// How many times in all the answer's write is tried when the database
+    /// does not answer (the model's work is done; losing it costs a turn).
+    pub answer_write_attempts: u32,
+    /// Retries of the answer's write stop this long after its first
+    /// failure; the client then gets 503 `service_unavailable`.
+    pub answer_write_window: Duration,
 }
 
 impl Default for ChatSettings {
@@ -39,6 +48,8 @@ impl Default for ChatSettings {
         Self {
             history_messages: 20,
             max_message_chars: 32_000,
+            answer_write_attempts: 3,
+            answer_write_window: Duration::from_secs(1),
         }
     }
 }

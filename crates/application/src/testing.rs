@@ -2,19 +2,17 @@
 //! minimal in-memory conversation store and a few tools. (The adapters'
 //! richer fakes are out of reach: application must not depend on adapters.)
 
-use std::collections::{BTreeMap, VecDeque};
+mod store;
+
+pub use store::{AppendFault, MemoryStore};
+
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use agents_domain::conversation::{
-    AgentUsage, Appended, Conversation, ConversationError, ConversationHit, ConversationKey,
-    ConversationScope, ConversationStore, ConversationSummary, ConversationUpdate, NewMessage,
-    Page, PageRequest, StoredMessage,
-};
 use agents_domain::llm::{
     ChatModel, FinishReason, LlmError, ModelEvent, ModelRequest, ModelStream, TokenUsage, ToolCall,
 };
-use agents_domain::{StoreError, TenantId};
 use async_trait::async_trait;
 
 use crate::tools::{Tool, ToolContext, ToolError};
@@ -200,170 +198,5 @@ impl Tool for RendezvousTool {
                 "partner never came: calls ran one by one".into(),
             )),
         }
-    }
-}
-
-type Row = (Conversation, Vec<StoredMessage>);
-
-/// Conversations in a map; enough of the store contract for chat tests.
-#[derive(Default)]
-pub struct MemoryStore {
-    rows: Mutex<BTreeMap<(TenantId, String), Row>>,
-    /// When set, every append fails as the database being down.
-    pub fail_appends: std::sync::atomic::AtomicBool,
-}
-
-impl MemoryStore {
-    /// Every stored message of a conversation.
-    pub fn messages(&self, tenant: TenantId, key: &ConversationKey) -> Vec<StoredMessage> {
-        lock(&self.rows)
-            .get(&(tenant, key.as_str().to_owned()))
-            .map(|(_, messages)| messages.clone())
-            .unwrap_or_default()
-    }
-
-    /// A conversation's header.
-    pub fn conversation(&self, tenant: TenantId, key: &ConversationKey) -> Option<Conversation> {
-        lock(&self.rows)
-            .get(&(tenant, key.as_str().to_owned()))
-            .map(|(c, _)| c.clone())
-    }
-
-    fn visible(scope: &ConversationScope, conversation: &Conversation) -> bool {
-        conversation.user_id == Some(scope.user_id)
-            || (conversation.user_id.is_none() && scope.include_unowned)
-    }
-}
-
-#[async_trait]
-impl ConversationStore for MemoryStore {
-    async fn append(
-        &self,
-        scope: ConversationScope,
-        key: &ConversationKey,
-        message: NewMessage,
-        update: ConversationUpdate,
-    ) -> Result<Appended, ConversationError> {
-        if self.fail_appends.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(StoreError::Unavailable("database down".into()).into());
-        }
-        let mut rows = lock(&self.rows);
-        let entry_key = (scope.tenant_id, key.as_str().to_owned());
-        let created = !rows.contains_key(&entry_key);
-        let (conversation, messages) = rows.entry(entry_key).or_insert_with(|| {
-            let conversation = Conversation {
-                id: uuid::Uuid::new_v4(),
-                key: key.clone(),
-                tenant_id: scope.tenant_id,
-                user_id: Some(scope.user_id),
-                agent_entrypoint: update.entrypoint.clone(),
-                active_agent: None,
-                message_count: 0,
-                total_tokens_prompt: 0,
-                total_tokens_completion: 0,
-                handoff_count: 0,
-                last_message_at: None,
-                created_at: message.created_at,
-                updated_at: message.created_at,
-            };
-            (conversation, Vec::new())
-        });
-        if !Self::visible(&scope, conversation) {
-            return Err(ConversationError::NotFound);
-        }
-        let position = conversation.message_count;
-        conversation.message_count += 1;
-        conversation.total_tokens_prompt += update.add_prompt_tokens;
-        conversation.total_tokens_completion += update.add_completion_tokens;
-        conversation.handoff_count += update.add_handoffs;
-        if update.active_agent.is_some() {
-            conversation.active_agent = update.active_agent;
-        }
-        conversation.last_message_at = Some(message.created_at);
-        conversation.updated_at = message.created_at;
-        messages.push(StoredMessage {
-            position,
-            role: message.role,
-            agent_type: message.agent_type,
-            content: message.content,
-            token_count_prompt: message.token_count_prompt,
-            token_count_completion: message.token_count_completion,
-            latency_ms: message.latency_ms,
-            created_at: message.created_at,
-        });
-        Ok(Appended {
-            position,
-            conversation: conversation.clone(),
-            created,
-        })
-    }
-
-    async fn find(
-        &self,
-        scope: ConversationScope,
-        key: &ConversationKey,
-    ) -> Result<Option<Conversation>, ConversationError> {
-        Ok(self.history(scope, key).await?.map(|(c, _)| c))
-    }
-
-    async fn recent_messages(
-        &self,
-        scope: ConversationScope,
-        key: &ConversationKey,
-        limit: u64,
-    ) -> Result<Vec<StoredMessage>, ConversationError> {
-        let messages = self
-            .history(scope, key)
-            .await?
-            .map(|(_, m)| m)
-            .unwrap_or_default();
-        let skip = messages
-            .len()
-            .saturating_sub(usize::try_from(limit).unwrap_or(usize::MAX));
-        Ok(messages.into_iter().skip(skip).collect())
-    }
-
-    async fn history(
-        &self,
-        scope: ConversationScope,
-        key: &ConversationKey,
-    ) -> Result<Option<(Conversation, Vec<StoredMessage>)>, ConversationError> {
-        let rows = lock(&self.rows);
-        Ok(rows
-            .get(&(scope.tenant_id, key.as_str().to_owned()))
-            .filter(|(c, _)| Self::visible(&scope, c))
-            .cloned())
-    }
-
-    async fn list(
-        &self,
-        _: ConversationScope,
-        _: PageRequest,
-    ) -> Result<Page<ConversationSummary>, ConversationError> {
-        Ok(Page {
-            items: vec![],
-            total: 0,
-        })
-    }
-
-    async fn search(
-        &self,
-        _: ConversationScope,
-        _: &str,
-        _: u64,
-    ) -> Result<Vec<ConversationHit>, ConversationError> {
-        Ok(vec![])
-    }
-
-    async fn delete(
-        &self,
-        _: ConversationScope,
-        _: &ConversationKey,
-    ) -> Result<bool, ConversationError> {
-        Ok(false)
-    }
-
-    async fn agent_usage(&self, _: TenantId, _: &str) -> Result<AgentUsage, ConversationError> {
-        Ok(AgentUsage::default())
     }
 }

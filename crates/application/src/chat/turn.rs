@@ -1,6 +1,7 @@
-//! The background half of a chat turn: run the agent, store the answer,
-//! report to the turn guard, then send the terminal event. Sending never
-//! fails the turn: a consumer that went away just stops receiving.
+//! The background half of a chat turn: run the agent, store the answer
+//! (retrying briefly when the database does not answer), report to the turn
+//! guard, then send the terminal event. Sending never fails the turn: a
+//! consumer that went away just stops receiving.
 
 use std::time::Instant;
 
@@ -46,7 +47,7 @@ pub(super) async fn complete(
         }
     };
 
-    let stored = store_answer(&service, &turn, &entrypoint, &summary, latency_ms).await;
+    let stored = store_answer_with_retry(&service, &turn, &entrypoint, &summary, latency_ms).await;
     let outcome = TurnOutcome {
         usage: summary.usage,
         succeeded: stored.is_ok(),
@@ -65,11 +66,68 @@ pub(super) async fn complete(
             usage: summary.usage,
         }),
         Err(error) => {
-            tracing::error!(conversation = %turn.key, %error, "could not store the assistant message");
+            // The answer text stays out of the log; the ids say which turn lost it.
+            tracing::error!(
+                conversation = %turn.key,
+                run_id = %turn.run_id,
+                %error,
+                "the answer could not be stored and is lost; the client is told to retry"
+            );
             ChatEvent::Error(error)
         }
     };
     let _ = events.send(event);
+}
+
+/// Stores the answer; when the database does not answer, tries again a
+/// few times within `answer_write_window` of the first failure (each retry
+/// bounded by what is left of it). Safe because the store skips a message
+/// its run already stored: a first attempt whose commit went through but
+/// whose answer was lost is not stored twice.
+async fn store_answer_with_retry(
+    service: &ChatService,
+    turn: &AcceptedTurn,
+    entrypoint: &str,
+    summary: &RunSummary,
+    latency_ms: i32,
+) -> Result<(), ChatError> {
+    let settings = &service.settings;
+    let attempts = settings.answer_write_attempts.max(1);
+    let mut deadline = None;
+    let mut attempt = 1;
+    loop {
+        let write = store_answer(service, turn, entrypoint, summary, latency_ms);
+        let result = match deadline {
+            None => write.await,
+            Some(deadline) => tokio::time::timeout_at(deadline, write)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(ChatError::ServiceUnavailable(
+                        "storing the answer did not finish in time".into(),
+                    ))
+                }),
+        };
+        let error = match result {
+            Err(error @ ChatError::ServiceUnavailable(_)) if attempt < attempts => error,
+            other => return other,
+        };
+        let deadline = *deadline
+            .get_or_insert_with(|| tokio::time::Instant::now() + settings.answer_write_window);
+        // 1, 2, 4... steps of a fraction of the window.
+        let pause = settings.answer_write_window / 5 * 2u32.pow(attempt - 1);
+        if tokio::time::Instant::now() + pause >= deadline {
+            return Err(error);
+        }
+        tracing::warn!(
+            conversation = %turn.key,
+            run_id = %turn.run_id,
+            attempt,
+            %error,
+            "storing the answer failed; trying again"
+        );
+        tokio::time::sleep(pause).await;
+        attempt += 1;
+    }
 }
 
 /// Appends the assistant message and updates the conversation's counters in
