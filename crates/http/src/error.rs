@@ -26,6 +26,11 @@ pub struct ErrorEnvelope {
     pub details: Option<serde_json::Value>,
 }
 
+/// `Retry-After` of a 503 `service_unavailable`: long enough for a
+/// restarting database or a failover, short enough not to keep clients
+/// away once it is back.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
 /// An error on its way to the client: status, stable name, message.
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -95,13 +100,16 @@ impl ApiError {
         err
     }
 
-    /// 503 `service_unavailable`.
+    /// 503 `service_unavailable` with `Retry-After` (a dependency is down
+    /// or restarting; the same request is expected to work shortly).
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(
+        let mut err = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "service_unavailable",
             message,
-        )
+        );
+        err.retry_after = Some(UNAVAILABLE_RETRY_AFTER_SECS);
+        err
     }
 
     /// 500 with an opaque body; the cause is logged with the request's

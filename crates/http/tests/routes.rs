@@ -88,6 +88,7 @@ async fn ready_is_503_with_the_envelope_when_the_database_fails() {
     .await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(res.headers().contains_key("x-correlation-id"));
+    assert!(res.headers().contains_key("retry-after"));
     let body: Value = test::read_body_json(res).await;
     assert_eq!(body["success"], false);
     assert_eq!(body["error"], "service_unavailable");

@@ -29,6 +29,11 @@ pub mod names {
     pub const TOOL_CALLS_TOTAL: &str = "tool_calls_total";
     /// Gauge `{state}`: database pool connections (`state` = `in_use` or `idle`).
     pub const DB_POOL_CONNECTIONS: &str = "db_pool_connections";
+    /// Counter `{class}`: database failures (`class` = `unavailable`:
+    /// unreachable, cut, timed out, busy, or a transaction that kept
+    /// conflicting; `retried`: a transaction that lost a race and ran
+    /// again; `internal`: anything else). Counted by the SQL adapter.
+    pub const DB_ERRORS_TOTAL: &str = "db_errors_total";
     /// Counter `{scope}`: requests refused with 429 (`scope` = `client` or `chat`).
     pub const RATE_LIMITED_TOTAL: &str = "rate_limited_total";
     /// Counter: limiter calls that failed (the request was let through).
@@ -90,6 +95,10 @@ pub fn describe() {
     );
     describe_counter!(TOOL_CALLS_TOTAL, "Tool calls by tool and outcome");
     describe_gauge!(DB_POOL_CONNECTIONS, "Database pool connections by state");
+    describe_counter!(
+        DB_ERRORS_TOTAL,
+        "Database failures by class (unavailable, retried, internal)"
+    );
     describe_counter!(RATE_LIMITED_TOTAL, "Requests refused by a rate limit");
     describe_counter!(
         RATE_LIMITER_ERRORS_TOTAL,
