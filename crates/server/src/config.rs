@@ -41,6 +41,7 @@ pub const ENV_KEYS: &[&str] = &[
     "DATABASE_POOL_TIMEOUT",
     "DATABASE_POOL_RECYCLE",
     "DATABASE_HEALTH_TIMEOUT",
+    "DATABASE_ACQUIRE_TIMEOUT",
     "DATABASE_ECHO",
     "USE_IN_MEMORY_REPO",
     "ENABLE_BILLING",
@@ -200,9 +201,15 @@ pub struct Settings {
     pub database_url: Option<Secret>,
     pub database_pool_size: u32,
     pub database_max_overflow: u32,
-    pub database_pool_timeout: f64,
+    /// The Python service's SQLAlchemy `pool_timeout`: read so its
+    /// environment files still load, ignored (with a warning at start);
+    /// `database_acquire_timeout` bounds the wait for a connection.
+    pub database_pool_timeout: Option<f64>,
     pub database_pool_recycle: u64,
     pub database_health_timeout: f64,
+    /// Seconds a request waits for a database connection (a free one in
+    /// the pool, or a new one being opened) before answering 503.
+    pub database_acquire_timeout: f64,
     pub database_echo: bool,
     pub use_in_memory_repo: bool,
     pub auto_run_migrations: Option<bool>,
@@ -271,9 +278,10 @@ impl Default for Settings {
             database_url: None,
             database_pool_size: 10,
             database_max_overflow: 10,
-            database_pool_timeout: 30.0,
+            database_pool_timeout: None,
             database_pool_recycle: 1800,
             database_health_timeout: 2.0,
+            database_acquire_timeout: 2.0,
             database_echo: false,
             use_in_memory_repo: false,
             auto_run_migrations: None,

@@ -171,3 +171,21 @@ fn the_example_file_loads_and_documents_every_environment_key() {
         Ok(())
     });
 }
+
+#[test]
+fn the_acquire_timeout_defaults_to_two_seconds_and_the_python_pool_timeout_is_only_read() {
+    Jail::expect_with(|jail| {
+        let settings = load_in(jail).map_err(|e| e.to_string())?;
+        assert_eq!(settings.database_acquire_timeout, 2.0);
+        assert_eq!(settings.database_pool_timeout, None);
+        jail.set_env("DATABASE_ACQUIRE_TIMEOUT", "0.5");
+        jail.set_env("DATABASE_POOL_TIMEOUT", "30");
+        let settings = load_in(jail).map_err(|e| e.to_string())?;
+        assert_eq!(settings.database_acquire_timeout, 0.5);
+        assert_eq!(settings.database_pool_timeout, Some(30.0));
+        jail.set_env("DATABASE_ACQUIRE_TIMEOUT", "0");
+        let err = load_in(jail).expect_err("must fail").to_string();
+        assert!(err.contains("DATABASE_ACQUIRE_TIMEOUT"), "{err}");
+        Ok(())
+    });
+}

@@ -38,7 +38,7 @@ impl Settings {
         let positive = [
             ("LLM_TIMEOUT", self.llm_timeout),
             ("DATABASE_HEALTH_TIMEOUT", self.database_health_timeout),
-            ("DATABASE_POOL_TIMEOUT", self.database_pool_timeout),
+            ("DATABASE_ACQUIRE_TIMEOUT", self.database_acquire_timeout),
         ];
         for (key, value) in positive {
             if !(value.is_finite() && value > 0.0) {

@@ -47,11 +47,23 @@ pub fn database_url(settings: &Settings) -> String {
 }
 
 fn pool_options(settings: &Settings) -> PoolOptions {
+    // One bound for both waits: a free connection, or a new one while the
+    // database is down or restarting. Short, so an outage answers 503
+    // promptly instead of piling requests up.
+    let acquire = Duration::from_secs_f64(settings.database_acquire_timeout);
+    if let Some(ignored) = settings.database_pool_timeout {
+        tracing::warn!(
+            database_pool_timeout = ignored,
+            database_acquire_timeout = settings.database_acquire_timeout,
+            "DATABASE_POOL_TIMEOUT (the Python service's setting) is ignored; \
+             DATABASE_ACQUIRE_TIMEOUT bounds the wait for a database connection"
+        );
+    }
     PoolOptions {
         max_connections: settings.database_pool_size + settings.database_max_overflow,
         min_connections: 0,
-        connect_timeout: Duration::from_secs(5),
-        acquire_timeout: Duration::from_secs_f64(settings.database_pool_timeout),
+        connect_timeout: acquire,
+        acquire_timeout: acquire,
         idle_timeout: Some(Duration::from_secs(600)),
         max_lifetime: Some(Duration::from_secs(settings.database_pool_recycle.max(1))),
         sqlite_busy_timeout: Duration::from_secs(10),
@@ -107,4 +119,21 @@ pub async fn open(settings: &Settings) -> Result<Stores, StartupError> {
         description: database.backend_name().to_owned(),
         database: Some(database),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_waits_the_acquire_timeout_whatever_the_python_pool_timeout_says() {
+        let settings = Settings {
+            database_acquire_timeout: 1.5,
+            database_pool_timeout: Some(30.0),
+            ..Settings::default()
+        };
+        let options = pool_options(&settings);
+        assert_eq!(options.acquire_timeout, Duration::from_millis(1500));
+        assert_eq!(options.connect_timeout, Duration::from_millis(1500));
+    }
 }
