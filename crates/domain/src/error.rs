@@ -143,9 +143,12 @@ mod tests {
             .downcast_ref::<std::io::Error>()
             .expect("the original type");
         assert_eq!(io.kind(), std::io::ErrorKind::ConnectionReset);
-        let chain = std::iter::successors(Some(&err as &dyn Error), |e| e.source())
-            .map(ToString::to_string)
-            .collect::<Vec<_>>();
+        let mut chain = Vec::new();
+        let mut next: Option<&dyn Error> = Some(&err);
+        while let Some(e) = next {
+            chain.push(e.to_string());
+            next = e.source();
+        }
         assert_eq!(
             chain,
             [

@@ -97,26 +97,28 @@ async fn store_answer_with_retry(
     let mut attempt = 1;
     loop {
         let write = store_answer(service, turn, entrypoint, summary, latency_ms);
-        let result = match deadline {
+        let outcome = match deadline {
             None => write.await,
-            Some(deadline) => tokio::time::timeout_at(deadline, write)
-                .await
-                .unwrap_or_else(|_| {
-                    Err(ChatError::ServiceUnavailable(
-                        "storing the answer did not finish in time".into(),
-                    ))
-                }),
+            Some((until, ref last_error)) => match tokio::time::timeout_at(until, write).await {
+                Ok(outcome) => outcome,
+                // Out of time: report what the database last said.
+                Err(_) => return Err(gave_up(last_error)),
+            },
         };
-        let error = match result {
+        let error = match outcome {
             Err(error @ ChatError::ServiceUnavailable(_)) if attempt < attempts => error,
+            Err(error @ ChatError::ServiceUnavailable(_)) => return Err(gave_up(&error)),
             other => return other,
         };
-        let deadline = *deadline
-            .get_or_insert_with(|| tokio::time::Instant::now() + settings.answer_write_window);
-        // 1, 2, 4... steps of a fraction of the window.
-        let pause = settings.answer_write_window / 5 * 2u32.pow(attempt - 1);
-        if tokio::time::Instant::now() + pause >= deadline {
-            return Err(error);
+        let until = deadline.map_or_else(
+            || tokio::time::Instant::now() + settings.answer_write_window,
+            |(until, _)| until,
+        );
+        // 1, 2, 4... steps of a fifth of the window.
+        let pause =
+            (settings.answer_write_window / 5).saturating_mul(2u32.saturating_pow(attempt - 1));
+        if tokio::time::Instant::now() + pause >= until {
+            return Err(gave_up(&error));
         }
         tracing::warn!(
             conversation = %turn.key,
@@ -125,8 +127,19 @@ async fn store_answer_with_retry(
             %error,
             "storing the answer failed; trying again"
         );
+        deadline = Some((until, error));
         tokio::time::sleep(pause).await;
         attempt += 1;
+    }
+}
+
+/// The error of a write that was given up on.
+fn gave_up(error: &ChatError) -> ChatError {
+    match error {
+        ChatError::ServiceUnavailable(cause) => {
+            ChatError::ServiceUnavailable(format!("{cause} (retries gave up)"))
+        }
+        other => other.clone(),
     }
 }
 

@@ -69,22 +69,22 @@ impl MemoryStore {
             let key = key.as_str().to_owned();
             (scope.tenant_id, key, run.clone(), message.role.as_str())
         });
-        if let Some(seen) = &seen {
-            if lock(&self.runs).contains(seen) {
-                let (conversation, messages) = self
-                    .rows_of(scope.tenant_id, key)
-                    .ok_or(ConversationError::NotFound)?;
-                let position = messages
-                    .iter()
-                    .rev()
-                    .find(|m| m.role == message.role)
-                    .map_or(0, |m| m.position);
-                return Ok(Appended {
-                    position,
-                    conversation,
-                    created: false,
-                });
-            }
+        if let Some(seen) = &seen
+            && lock(&self.runs).contains(seen)
+        {
+            let (conversation, messages) = self
+                .rows_of(scope.tenant_id, key)
+                .ok_or(ConversationError::NotFound)?;
+            let position = messages
+                .iter()
+                .rev()
+                .find(|m| m.role == message.role)
+                .map_or(0, |m| m.position);
+            return Ok(Appended {
+                position,
+                conversation,
+                created: false,
+            });
         }
         let mut rows = lock(&self.rows);
         let entry_key = (scope.tenant_id, key.as_str().to_owned());
