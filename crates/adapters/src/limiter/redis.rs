@@ -6,7 +6,10 @@ use std::time::Duration;
 use agents_domain::StoreError;
 use agents_domain::limiter::{RateDecision, RateLimiter};
 use async_trait::async_trait;
-use redis::aio::ConnectionManager;
+
+mod connection;
+
+use connection::{KindStr, ResilientConnection};
 
 /// Key prefix, so the limiter's keys are recognisable in a shared Redis.
 const PREFIX: &str = "agents:rl:";
@@ -14,35 +17,21 @@ const PREFIX: &str = "agents:rl:";
 /// Redis-backed limiter. Cloning shares the connection.
 #[derive(Clone)]
 pub struct RedisRateLimiter {
-    connection: ConnectionManager,
+    connection: ResilientConnection,
 }
 
 impl RedisRateLimiter {
     /// Connects to `url` (`redis://host:port/db`), failing fast when Redis
-    /// does not answer.
+    /// does not answer. Afterwards every call answers within a couple of
+    /// seconds, with `StoreError::Unavailable` while Redis is down or
+    /// silent, and the connection is reopened by itself when Redis is back.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let client = redis::Client::open(url)
-            .map_err(|e| StoreError::unavailable(format!("bad REDIS_URL: {e}")))?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(3)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_number_of_retries(2);
-        let connection = client
-            .get_connection_manager_with_config(config)
+            .map_err(|e| StoreError::unavailable(format!("bad REDIS_URL: {}", e.kind_str())))?;
+        let connection = ResilientConnection::connect(client)
             .await
             .map_err(|e| StoreError::unavailable(format!("redis unreachable: {}", e.kind_str())))?;
         Ok(Self { connection })
-    }
-}
-
-trait KindStr {
-    fn kind_str(&self) -> String;
-}
-
-impl KindStr for redis::RedisError {
-    /// The error class without the URL (which may hold a password).
-    fn kind_str(&self) -> String {
-        format!("{:?}", self.kind())
     }
 }
 
