@@ -3,7 +3,9 @@
 //! clean environment, and stops it with SIGTERM.
 #![forbid(unsafe_code)]
 
+pub mod chat_client;
 pub mod fake_openai;
+pub mod fault_proxy;
 pub mod postgres;
 
 use std::net::TcpListener;
