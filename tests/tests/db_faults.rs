@@ -241,6 +241,26 @@ async fn postgres_cut_for_five_seconds_under_chat_load_answers_503_and_heals() {
         );
     }
 
+    // The operator's view: store errors by class and the pool gauge.
+    let metrics = reqwest::get(format!("{}/metrics", server.base_url))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    let unavailable = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(r#"db_errors_total{class="unavailable"} "#))
+        .and_then(|n| n.trim().parse::<f64>().ok())
+        .unwrap_or_default();
+    eprintln!("db_errors_total{{class=\"unavailable\"}} = {unavailable}");
+    assert!(unavailable > 0.0, "outage errors are counted:\n{metrics}");
+    assert!(
+        !metrics.contains(r#"db_errors_total{class="internal"}"#),
+        "no store error was internal"
+    );
+    assert!(metrics.contains(r#"db_pool_connections{state="in_use"}"#));
+
     // Every answered turn is stored exactly once; nothing is stored twice.
     let db = Database::connect(database.url.as_str())
         .await
