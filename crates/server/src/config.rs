@@ -178,7 +178,7 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub data_dir: PathBuf,
 
-    #[serde(skip_serializing)]
+    #[serde(skip_serializing, deserialize_with = "secret::optional")]
     pub secret_key: Option<Secret>,
     pub jwt_algorithm: JwtAlgorithm,
     pub jwt_private_key_path: Option<PathBuf>,
@@ -193,10 +193,10 @@ pub struct Settings {
     pub login_window_seconds: u64,
     pub rate_limit_chat_per_minute: u32,
     pub rate_limit_anon_per_minute: u32,
-    #[serde(skip_serializing)]
+    #[serde(skip_serializing, deserialize_with = "secret::optional")]
     pub redis_url: Option<Secret>,
 
-    #[serde(skip_serializing)]
+    #[serde(skip_serializing, deserialize_with = "secret::optional")]
     pub database_url: Option<Secret>,
     pub database_pool_size: u32,
     pub database_max_overflow: u32,
@@ -207,7 +207,7 @@ pub struct Settings {
     pub use_in_memory_repo: bool,
     pub auto_run_migrations: Option<bool>,
 
-    #[serde(skip_serializing)]
+    #[serde(skip_serializing, deserialize_with = "secret::optional")]
     pub openai_api_key: Option<Secret>,
     #[serde(deserialize_with = "de::string")]
     pub openai_base_url: String,
@@ -217,7 +217,7 @@ pub struct Settings {
     pub llm_max_retries: u32,
     pub agent_max_turns: u32,
     pub chat_history_messages: u32,
-    #[serde(skip_serializing)]
+    #[serde(skip_serializing, deserialize_with = "secret::optional")]
     pub tavily_api_key: Option<Secret>,
     #[serde(deserialize_with = "de::string")]
     pub tavily_base_url: String,
@@ -225,9 +225,9 @@ pub struct Settings {
     pub enable_billing: bool,
     #[serde(deserialize_with = "de::string")]
     pub default_plan: String,
-    #[serde(skip_serializing)]
+    #[serde(skip_serializing, deserialize_with = "secret::optional")]
     pub stripe_secret_key: Option<Secret>,
-    #[serde(skip_serializing)]
+    #[serde(skip_serializing, deserialize_with = "secret::optional")]
     pub stripe_webhook_secret: Option<Secret>,
     #[serde(deserialize_with = "de::string")]
     pub stripe_base_url: String,

@@ -59,8 +59,13 @@ impl StripeWebhookVerifier {
         }
     }
 
-    /// Checks the header against the payload at `now`.
+    /// Checks the header against the payload at `now`. An empty secret
+    /// verifies nothing: a signature made with a key everyone knows proves
+    /// nothing, so such a verifier refuses every delivery as unconfigured.
     fn check(&self, payload: &[u8], header: &str, now: OffsetDateTime) -> Result<(), WebhookError> {
+        if self.secret.trim_ascii().is_empty() {
+            return Err(WebhookError::NotConfigured);
+        }
         let mut timestamp = None;
         let mut signatures = Vec::new();
         for part in header.split(',') {

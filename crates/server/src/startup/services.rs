@@ -97,11 +97,7 @@ fn chat_model(settings: &Settings) -> Result<Option<Arc<dyn ChatModel>>, Startup
 }
 
 fn web_search(settings: &Settings) -> Result<Option<Arc<dyn WebSearch>>, StartupError> {
-    let Some(key) = settings
-        .tavily_api_key
-        .as_ref()
-        .filter(|k| !k.expose().is_empty())
-    else {
+    let Some(key) = settings.tavily_api_key.as_ref() else {
         return Ok(None);
     };
     let mut options = TavilySettings::new(key.expose().to_owned());

@@ -138,3 +138,15 @@ fn invoices_are_read_from_the_current_api_shape_and_other_types_ignored() {
         BillingEventKind::Ignored("charge.refunded".into())
     );
 }
+
+#[test]
+fn an_empty_secret_verifies_nothing_even_a_delivery_signed_with_the_empty_key() {
+    let payload = subscription_event();
+    let t = now().unix_timestamp();
+    for secret in ["", "  "] {
+        let header = format!("t={t},v1={}", sign(secret, t, &payload));
+        let refused =
+            StripeWebhookVerifier::new(secret).verify(payload.as_bytes(), Some(header), now());
+        assert_eq!(refused, Err(WebhookError::NotConfigured));
+    }
+}
