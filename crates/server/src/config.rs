@@ -68,6 +68,8 @@ pub const ENV_KEYS: &[&str] = &[
     "LOGIN_WINDOW_SECONDS",
     "RATE_LIMIT_CHAT_PER_MINUTE",
     "RATE_LIMIT_ANON_PER_MINUTE",
+    "RATE_LIMIT_TENANT_CREATE_PER_HOUR",
+    "MAX_TENANTS_PER_USER",
     "DEFAULT_PLAN",
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",
@@ -193,6 +195,8 @@ pub struct Settings {
     pub login_window_seconds: u64,
     pub rate_limit_chat_per_minute: u32,
     pub rate_limit_anon_per_minute: u32,
+    pub rate_limit_tenant_create_per_hour: u32,
+    pub max_tenants_per_user: u32,
     #[serde(skip_serializing, deserialize_with = "secret::optional")]
     pub redis_url: Option<Secret>,
 
@@ -267,6 +271,8 @@ impl Default for Settings {
             login_window_seconds: 900,
             rate_limit_chat_per_minute: 60,
             rate_limit_anon_per_minute: 120,
+            rate_limit_tenant_create_per_hour: 10,
+            max_tenants_per_user: 10,
             redis_url: None,
             database_url: None,
             database_pool_size: 10,

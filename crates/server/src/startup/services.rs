@@ -192,6 +192,8 @@ pub async fn build_services(
             ),
             login_max_failures: settings.login_max_failures,
             login_window: Duration::from_secs(settings.login_window_seconds),
+            max_tenants_per_user: settings.max_tenants_per_user,
+            tenant_creates_per_hour: settings.rate_limit_tenant_create_per_hour,
         },
     );
 
