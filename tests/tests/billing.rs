@@ -1,5 +1,4 @@
-//! Billing through the real binary: secrets that must not be empty, and the
-//! `tokens` budget a model call is capped at (fake OpenAI server).
+//! Billing through the real binary: secrets that must not be empty.
 
 use agents_adapters::payments::StripeWebhookVerifier;
 use agents_e2e::{TestServer, run_to_exit};

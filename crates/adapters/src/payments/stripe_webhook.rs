@@ -105,6 +105,9 @@ struct Event {
     id: String,
     #[serde(rename = "type")]
     kind: String,
+    /// Seconds since the epoch; events about one subscription are applied
+    /// in this order, so an event without it is not readable.
+    created: i64,
     data: EventData,
 }
 
@@ -166,6 +169,8 @@ impl WebhookVerifier for StripeWebhookVerifier {
         let header = signature.ok_or(WebhookError::InvalidSignature)?;
         self.check(payload, &header, now)?;
         let event: Event = serde_json::from_slice(payload).map_err(malformed)?;
+        let created = unix_time(Some(event.created))
+            .ok_or_else(|| malformed(format!("`created` {} is not a time", event.created)))?;
         let object = event.data.object;
         let kind = match event.kind.as_str() {
             "customer.subscription.updated" => {
@@ -180,7 +185,11 @@ impl WebhookVerifier for StripeWebhookVerifier {
             }
             _ => BillingEventKind::Ignored(event.kind),
         };
-        Ok(BillingEvent { id: event.id, kind })
+        Ok(BillingEvent {
+            id: event.id,
+            created,
+            kind,
+        })
     }
 }
 

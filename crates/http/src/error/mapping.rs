@@ -235,6 +235,9 @@ impl From<BillingServiceError> for ApiError {
             BillingServiceError::AlreadySubscribed => ApiError::conflict(
                 "This tenant already has a live subscription; change or cancel it instead.",
             ),
+            BillingServiceError::Conflict => ApiError::conflict(
+                "The subscription was changed by another request while this one ran; retry.",
+            ),
             BillingServiceError::Payment(e) => e.into(),
             BillingServiceError::ProcessorNotConfigured(processor) => {
                 tracing::error!(%processor, "subscription managed by an unconfigured processor");
