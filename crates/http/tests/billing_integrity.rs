@@ -1,8 +1,8 @@
 //! Billing that cannot be gamed, over HTTP on every store (memory, SQLite,
 //! Postgres): the quota window belongs to the tenant (subscribing, changing
 //! plan, cancelling and subscribing again never reset it), one trial per
-//! tenant, bounded usage quantities, and a webhook signed with an empty
-//! key.
+//! tenant, the `tokens` budget inside the turn, bounded usage quantities,
+//! and a webhook signed with an empty key.
 
 #[macro_use]
 mod support;
@@ -11,12 +11,12 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::test;
-use agents_adapters::memory::ScriptedChatModel;
+use agents_adapters::memory::{ScriptedChatModel, ScriptedTurn};
 use agents_adapters::payments::{LocalGateway, StripeWebhookVerifier};
 use agents_application::billing::{BillingService, BillingSettings, BillingTurnGuard, PlanConfig};
 use agents_domain::billing::PlanFeature;
 use agents_domain::clock::SystemClock;
-use agents_domain::llm::ChatModel;
+use agents_domain::llm::{ChatModel, TokenUsage};
 use agents_http::{AppState, HttpSettings, build_app};
 use serde_json::json;
 use support::Stores;
@@ -200,6 +200,64 @@ mod scenarios {
         );
     }
 
+    pub async fn a_tokens_budget_caps_each_model_call_and_refuses_when_spent(stores: Stores) {
+        let usage = TokenUsage {
+            prompt_tokens: 40,
+            completion_tokens: 20,
+            total_tokens: 60,
+        };
+        let model = Arc::new(ScriptedChatModel::new([
+            ScriptedTurn::text("first answer").with_usage(usage),
+            ScriptedTurn::text("second answer").with_usage(usage),
+        ]));
+        let state = billing_app_state(
+            &stores,
+            model.clone(),
+            "whsec_integrity",
+            vec![("starter", vec![limit("tokens", 100)])],
+        )
+        .await;
+        let app = test::init_service(build_app(state, HttpSettings::default())).await;
+        let (token, _, _) = user(&app, "tokener").await;
+        let first = call(&app, chat(&token, "hello")).await;
+        assert_eq!(first.body["response"], "first answer", "{}", first.body);
+        let second = call(&app, chat(&token, "again")).await;
+        assert_eq!(second.body["response"], "second answer", "{}", second.body);
+        let caps: Vec<_> = model
+            .requests()
+            .iter()
+            .map(|r| r.max_output_tokens)
+            .collect();
+        assert_eq!(
+            caps,
+            [Some(100), Some(40)],
+            "each call asks for what is left"
+        );
+        // 120 of 100 used: the next turn is refused before the model is asked.
+        let refused = call(
+            &app,
+            req(
+                "POST",
+                "/api/v1/chat",
+                Some(&token),
+                Some(json!({"message": "third", "conversation_id": "spent-1"})),
+            ),
+        )
+        .await;
+        assert_error(&refused, StatusCode::TOO_MANY_REQUESTS, "quota_exceeded");
+        assert_eq!(model.requests().len(), 2);
+        let stored = call(
+            &app,
+            req("GET", "/api/v1/conversations/spent-1", Some(&token), None),
+        )
+        .await;
+        assert_eq!(
+            stored.status,
+            StatusCode::NOT_FOUND,
+            "a refused turn stores nothing"
+        );
+    }
+
     pub async fn usage_quantities_are_bounded_and_named(stores: Stores) {
         let state = messages_state(&stores, 100, 100).await;
         let app = test::init_service(build_app(state, HttpSettings::default())).await;
@@ -305,6 +363,7 @@ on_every_store!(
     subscribing_after_spending_the_default_allowance_still_answers_429,
     cancel_and_subscribe_again_keeps_the_window_and_grants_no_second_trial,
     a_plan_change_carries_the_usage_into_the_new_limit,
+    a_tokens_budget_caps_each_model_call_and_refuses_when_spent,
     usage_quantities_are_bounded_and_named,
     an_event_signed_with_an_empty_secret_is_never_applied,
 );

@@ -70,6 +70,7 @@ pub const ENV_KEYS: &[&str] = &[
     "RATE_LIMIT_ANON_PER_MINUTE",
     "RATE_LIMIT_TENANT_CREATE_PER_HOUR",
     "MAX_TENANTS_PER_USER",
+    "OPENAI_MAX_TOKENS_FIELD",
     "DEFAULT_PLAN",
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",
@@ -93,6 +94,16 @@ pub enum JwtAlgorithm {
     HS256,
     /// Ed25519 with the configured PEM key pair.
     EdDSA,
+}
+
+/// The request field a model call's output cap goes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaxTokensField {
+    /// OpenAI's current field (required by its reasoning models).
+    MaxCompletionTokens,
+    /// The older field some compatible servers still read.
+    MaxTokens,
 }
 
 /// An agent declared in the configuration file (`[agents.NAME]`).
@@ -217,6 +228,7 @@ pub struct Settings {
     pub openai_base_url: String,
     #[serde(deserialize_with = "de::string")]
     pub openai_model: String,
+    pub openai_max_tokens_field: MaxTokensField,
     pub llm_timeout: f64,
     pub llm_max_retries: u32,
     pub agent_max_turns: u32,
@@ -286,6 +298,7 @@ impl Default for Settings {
             openai_api_key: None,
             openai_base_url: "https://api.openai.com/v1".into(),
             openai_model: "gpt-4o-mini".into(),
+            openai_max_tokens_field: MaxTokensField::MaxCompletionTokens,
             llm_timeout: 60.0,
             llm_max_retries: 2,
             agent_max_turns: 10,

@@ -1,8 +1,8 @@
 //! Plan limits on chat turns: one `messages` unit is consumed atomically
-//! when a turn starts (and given back if it fails), a turn is refused once
-//! the `tokens` counter reached its limit, usage is recorded when it ends,
-//! and plan toggles switch tools off. Everything counts in the tenant's
-//! quota window.
+//! when a turn starts (and given back if it fails), the `tokens` left in
+//! the window cap what the model may generate (a turn is refused when none
+//! are left), usage is recorded when it ends, and plan toggles switch tools
+//! off. Everything counts in the tenant's quota window.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -88,18 +88,21 @@ impl TurnGuard for BillingTurnGuard {
             .map_err(unavailable)?;
         let messages = plan.as_ref().and_then(|p| p.feature(MESSAGES));
         let tokens = plan.as_ref().and_then(|p| p.feature(TOKENS));
-        // Tokens are only known after the turn: refuse once the counter has
-        // reached the limit.
+        // Tokens are only known after the turn: the model is asked for at
+        // most what is left, and nothing left refuses the turn.
+        let mut max_tokens = None;
         if let Some(token_limit) = limit(tokens) {
             let used = service
                 .store
                 .quota_used(tenant, TOKENS, period)
                 .await
                 .map_err(unavailable)?;
-            if used >= token_limit {
+            let left = token_limit.saturating_sub(used);
+            if left <= 0 {
                 tracing::info!(%tenant, limit = token_limit, "chat refused: tokens limit reached");
                 return Err(refused(token_limit, TOKENS, period, now));
             }
+            max_tokens = Some(u32::try_from(left).unwrap_or(u32::MAX));
         }
         let decision = service
             .store
@@ -135,6 +138,7 @@ impl TurnGuard for BillingTurnGuard {
         };
         Ok(TurnPermit {
             disabled_tools,
+            max_tokens,
             reservation: serde_json::to_string(&reservation).ok(),
         })
     }

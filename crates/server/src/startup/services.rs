@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use agents_adapters::auth::{Argon2Hasher, JwtConfig, JwtIssuer};
 use agents_adapters::limiter::{InMemoryRateLimiter, RedisRateLimiter};
-use agents_adapters::openai::{OpenAiChatModel, OpenAiSettings};
+use agents_adapters::openai::{OpenAiChatModel, OpenAiSettings, TokenLimitField};
 use agents_adapters::tavily::{TavilySearch, TavilySettings};
 use agents_application::accounts::{AccountService, AccountSettings};
 use agents_application::agents::{AgentCatalog, AgentDefinition, AgentService};
@@ -25,7 +25,7 @@ use agents_http::telemetry::MeteredTool;
 use agents_http::{AppInfo, AppState};
 
 use super::{StartupError, secrets, stores::Stores};
-use crate::config::Settings;
+use crate::config::{MaxTokensField, Settings};
 
 mod billing;
 
@@ -91,6 +91,10 @@ fn chat_model(settings: &Settings) -> Result<Option<Arc<dyn ChatModel>>, Startup
     let mut options = OpenAiSettings::new(settings.openai_base_url.clone(), key);
     options.timeout = Duration::from_secs_f64(settings.llm_timeout);
     options.retry.max_retries = settings.llm_max_retries;
+    options.token_limit_field = match settings.openai_max_tokens_field {
+        MaxTokensField::MaxCompletionTokens => TokenLimitField::MaxCompletionTokens,
+        MaxTokensField::MaxTokens => TokenLimitField::MaxTokens,
+    };
     let model = OpenAiChatModel::new(options)
         .map_err(|e| StartupError::Config(format!("OPENAI_BASE_URL: {e}")))?;
     Ok(Some(Arc::new(model)))
