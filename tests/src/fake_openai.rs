@@ -5,7 +5,10 @@
 //! Its answer to a user message `m` is `You said: m. I have seen N earlier
 //! messages.`, streamed word by word with a pause between chunks (none when
 //! the pause is zero); a message containing `what time` makes it call
-//! `get_current_time` first. It also records when it served each request
+//! `get_current_time` first, and `say N words` makes it answer `word1 ...
+//! wordN`. Like a real model it honours an output cap (`max_completion_tokens`
+//! or `max_tokens`, one token per word): it stops there with
+//! `finish_reason: length` and reports the words sent as completion tokens. It also records when it served each request
 //! ([`Served`]), so a benchmark in the same process can tell the model's time
 //! from the server's.
 
@@ -95,12 +98,23 @@ impl Drop for FakeOpenAi {
     }
 }
 
-/// The answer the fake gives to `messages` (what a client should end up with).
+/// The answer the fake gives to `messages` without a cap (what a client
+/// should end up with).
 pub fn answer_for(messages: &[Value]) -> String {
     let last_user = messages.iter().rev().find(|m| m["role"] == "user");
     let text = last_user
         .and_then(|m| m["content"].as_str())
         .unwrap_or_default();
+    if let Some(count) = text
+        .strip_prefix("say ")
+        .and_then(|rest| rest.strip_suffix(" words"))
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        return (1..=count)
+            .map(|i| format!("word{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
     let earlier = messages
         .iter()
         .filter(|m| m["role"] == "user" || m["role"] == "assistant")
@@ -164,6 +178,11 @@ async fn serve(
         .await?;
     let messages = body["messages"].as_array().cloned().unwrap_or_default();
     let model = body["model"].as_str().unwrap_or("unknown").to_owned();
+    let cap = body["max_completion_tokens"]
+        .as_u64()
+        .or_else(|| body["max_tokens"].as_u64())
+        .and_then(|cap| usize::try_from(cap).ok());
+    let mut completion_words = None;
     let frame = |delta: Value, finish: Value| {
         json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": model,
                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
@@ -185,7 +204,9 @@ async fn serve(
         frames.push(frame(json!({}), json!("tool_calls")));
     } else {
         let answer = answer_for(&messages);
-        for (i, word) in answer.split_inclusive(' ').enumerate() {
+        let words: Vec<&str> = answer.split_inclusive(' ').collect();
+        let sent = cap.map_or(words.len(), |cap| words.len().min(cap));
+        for (i, word) in words.into_iter().take(sent).enumerate() {
             let delta = if i == 0 {
                 json!({"role": "assistant", "content": word})
             } else {
@@ -193,7 +214,13 @@ async fn serve(
             };
             frames.push(frame(delta, Value::Null));
         }
-        frames.push(frame(json!({}), json!("stop")));
+        let finish = if cap.is_some_and(|cap| cap < answer.split_inclusive(' ').count()) {
+            "length"
+        } else {
+            "stop"
+        };
+        frames.push(frame(json!({}), json!(finish)));
+        completion_words = Some(sent);
     }
     let user_message = messages
         .iter()
@@ -213,8 +240,13 @@ async fn serve(
             tokio::time::sleep(pause).await;
         }
     }
+    // Fixed usage unless capped, where the words sent are what counts.
+    let completion = match (cap, completion_words) {
+        (Some(_), Some(words)) => words,
+        _ => 7,
+    };
     let usage = json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": model, "choices": [],
-                       "usage": {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19}});
+                       "usage": {"prompt_tokens": 12, "completion_tokens": completion, "total_tokens": 12 + completion}});
     socket
         .write_all(format!("data: {usage}\n\ndata: [DONE]\n\n").as_bytes())
         .await?;

@@ -1,7 +1,9 @@
 //! Billing benchmark on Postgres: usage reports per second from 32
 //! concurrent clients across 100 tenants (through `BillingService`), and
 //! the latency the billing turn guard adds to a chat turn (quota check at
-//! the start, usage recorded at the end).
+//! the start, usage recorded at the end), first with the default plan
+//! without limits, then with `messages` and `tokens` hard limits (set high
+//! enough never to refuse), which is what a production plan has.
 //!
 //! `cargo run --release -p agents-adapters --example billing_bench`
 //! (`BENCH_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`,
@@ -13,9 +15,12 @@ use std::time::{Duration, Instant};
 use agents_adapters::payments::LocalGateway;
 use agents_adapters::sql::{PoolOptions, connect};
 use agents_application::accounts::Caller;
-use agents_application::billing::{BillingService, BillingSettings, BillingTurnGuard, UsageInput};
+use agents_application::billing::{
+    BillingService, BillingSettings, BillingTurnGuard, PlanConfig, UsageInput,
+};
 use agents_application::chat::{TurnGuard, TurnOutcome};
 use agents_domain::account::{AccessClaims, Role, Tenant};
+use agents_domain::billing::PlanFeature;
 use agents_domain::clock::SystemClock;
 use agents_domain::llm::TokenUsage;
 use agents_domain::{TenantId, UserId};
@@ -150,7 +155,35 @@ async fn run(url: &str) -> Fallible<()> {
     );
     summary("  per report", latencies);
 
-    // 2. The turn guard's added latency, sequential (what one chat waits).
+    guard_latency(&service, &tenants, "no limits").await?;
+    let limit = |key: &str| PlanFeature {
+        key: key.into(),
+        display_name: None,
+        description: None,
+        hard_limit: Some(2_000_000_000),
+        soft_limit: None,
+        is_metered: false,
+    };
+    service
+        .sync_plans(vec![PlanConfig {
+            code: "starter".into(),
+            stripe_price_id: None,
+            features: vec![limit("messages"), limit("tokens")],
+        }])
+        .await?;
+    guard_latency(&service, &tenants, "messages+tokens limits").await?;
+    db.close().await;
+    Ok(())
+}
+
+/// The turn guard's added latency, sequential (what one chat waits), then
+/// under 32 concurrent chats.
+async fn guard_latency(
+    service: &Arc<BillingService>,
+    tenants: &[TenantId],
+    label: &str,
+) -> Fallible<()> {
+    println!("turn guard, plan with {label}:");
     let guard = BillingTurnGuard::new(service.clone());
     let outcome = TurnOutcome {
         usage: TokenUsage {
@@ -170,14 +203,13 @@ async fn run(url: &str) -> Fallible<()> {
         guard.after_turn(tenant, permit, outcome).await;
         after.push(t.elapsed());
     }
-    summary("quota check before a turn (sequential)", before);
-    summary("usage recording after a turn (sequential)", after);
+    summary("  quota check before a turn (sequential)", before);
+    summary("  usage recording after a turn (sequential)", after);
 
-    // 3. The same under 32 concurrent chats.
     let started = Instant::now();
     let tasks: Vec<_> = (0..CLIENTS)
         .map(|c| {
-            let (guard, tenants) = (guard.clone(), tenants.clone());
+            let (guard, tenants) = (guard.clone(), tenants.to_vec());
             tokio::spawn(async move {
                 let mut samples = Vec::new();
                 for i in 0..TURNS / CLIENTS {
@@ -197,11 +229,10 @@ async fn run(url: &str) -> Fallible<()> {
         samples.extend(task.await?);
     }
     println!(
-        "guarded turns under {CLIENTS} concurrent clients: {} in {:.2?}",
+        "  guarded turns under {CLIENTS} concurrent clients: {} in {:.2?}",
         samples.len(),
         started.elapsed()
     );
     summary("  quota check (concurrent)", samples);
-    db.close().await;
     Ok(())
 }

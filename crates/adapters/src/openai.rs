@@ -35,6 +35,21 @@ pub struct OpenAiSettings {
     pub timeout: Duration,
     /// Retries of failures before any output.
     pub retry: RetryPolicy,
+    /// The request field a call's output cap goes in (`OPENAI_MAX_TOKENS_FIELD`).
+    pub token_limit_field: TokenLimitField,
+}
+
+/// Which request field carries a call's output-token cap (sent only when a
+/// `tokens` budget applies). OpenAI reads `max_completion_tokens` and
+/// refuses `max_tokens` for its reasoning models; some compatible servers
+/// (older Ollama, llama.cpp) read only `max_tokens`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenLimitField {
+    /// `max_completion_tokens` (OpenAI's current field).
+    #[default]
+    MaxCompletionTokens,
+    /// `max_tokens` (the deprecated field).
+    MaxTokens,
 }
 
 impl std::fmt::Debug for OpenAiSettings {
@@ -51,6 +66,7 @@ impl std::fmt::Debug for OpenAiSettings {
             )
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
+            .field("token_limit_field", &self.token_limit_field)
             .finish()
     }
 }
@@ -64,6 +80,7 @@ impl OpenAiSettings {
             api_key: api_key.into(),
             timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
+            token_limit_field: TokenLimitField::default(),
         }
     }
 }
@@ -157,12 +174,15 @@ impl OpenAiChatModel {
 #[async_trait]
 impl ChatModel for OpenAiChatModel {
     async fn stream(&self, request: ModelRequest) -> Result<ModelStream, LlmError> {
-        let body =
-            serde_json::to_vec(&wire::request_body(&request)).map_err(|e| LlmError::Provider {
-                status: None,
-                message: format!("could not encode the request: {e}"),
-                retry_after: None,
-            })?;
+        let body = serde_json::to_vec(&wire::request_body(
+            &request,
+            self.settings.token_limit_field,
+        ))
+        .map_err(|e| LlmError::Provider {
+            status: None,
+            message: format!("could not encode the request: {e}"),
+            retry_after: None,
+        })?;
         let mut retry = 0;
         loop {
             let (error, retryable) = match self.attempt(&body).await {

@@ -107,7 +107,7 @@ async fn taken_email_and_slug_are_typed_errors(f: Fixture) {
     let (carol, _) = register(&f, "carol").await;
     let err = f
         .accounts
-        .create_tenant(new_tenant("alice-home"), carol)
+        .create_tenant(new_tenant("alice-home"), carol, None)
         .await;
     assert!(matches!(err, Err(AccountError::SlugTaken)), "{err:?}");
 }
@@ -281,6 +281,50 @@ async fn ensure_tenant_is_idempotent_under_concurrency(f: Fixture) {
     assert_eq!(ids.len(), 1, "every caller gets the same tenant");
 }
 
+async fn fifty_concurrent_creations_by_one_user_never_pass_the_ownership_limit(f: Fixture) {
+    let (alice, _) = register(&f, "alice").await;
+    let (bob, _) = register(&f, "bob").await;
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let accounts = f.accounts.clone();
+            tokio::spawn(async move {
+                accounts
+                    .create_tenant(new_tenant(&format!("alice-team-{i}")), alice, Some(10))
+                    .await
+            })
+        })
+        .collect();
+    let (mut created, mut refused) = (0, 0);
+    for task in tasks {
+        match task.await.expect("join") {
+            Ok(_) => created += 1,
+            Err(AccountError::TenantLimitReached) => refused += 1,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    // The personal tenant counts: nine more make ten.
+    assert_eq!((created, refused), (9, 41));
+    let owned = f.accounts.tenants_of(alice).await.expect("tenants");
+    assert_eq!(owned.len(), 10);
+    // Another user is not affected, and no limit means no limit.
+    f.accounts
+        .create_tenant(new_tenant("bob-team"), bob, Some(2))
+        .await
+        .expect("bob's second");
+    let third = f
+        .accounts
+        .create_tenant(new_tenant("bob-team-2"), bob, Some(2))
+        .await;
+    assert!(
+        matches!(third, Err(AccountError::TenantLimitReached)),
+        "{third:?}"
+    );
+    f.accounts
+        .create_tenant(new_tenant("bob-team-3"), bob, None)
+        .await
+        .expect("unlimited");
+}
+
 contract_tests!(
     register_then_find_credentials_by_username_or_email,
     twenty_concurrent_registrations_of_one_username_give_exactly_one,
@@ -288,4 +332,5 @@ contract_tests!(
     auth_context_resolves_tenant_by_id_slug_and_default,
     memberships_keep_at_least_one_owner,
     ensure_tenant_is_idempotent_under_concurrency,
+    fifty_concurrent_creations_by_one_user_never_pass_the_ownership_limit,
 );

@@ -1,71 +1,24 @@
-//! The billing use cases over the in-memory store and a mockall gateway:
-//! the gateway is called with the right arguments, a gateway failure leaves
-//! no subscription, roles, conflicts, cancellation and idempotent usage.
+//! The billing use cases over each store (memory, SQLite, Postgres) and a
+//! mockall gateway: the gateway is called with the right arguments, a
+//! gateway failure leaves no subscription, one customer and one trial per
+//! tenant, roles, conflicts, cancellation and idempotent, bounded usage.
+
+mod contract;
 
 use std::sync::Arc;
 
-use agents_adapters::memory::InMemoryBillingStore;
 use agents_adapters::payments::LocalGateway;
-use agents_application::accounts::Caller;
 use agents_application::billing::{
-    BillingService, BillingServiceError, BillingSettings, NewSubscription, PlanConfig,
-    SubscriptionPatch, UsageInput,
+    BillingServiceError, NewSubscription, SubscriptionPatch, UsageInput,
 };
-use agents_domain::account::{AccessClaims, Role, Tenant};
+use agents_domain::account::Role;
 use agents_domain::billing::{
-    BillingStore, GatewayError, GatewaySubscription, MockPaymentGateway, PaymentGateway,
-    PlanFeature, SubscriptionStatus, UsageRecorded,
+    GatewayError, GatewaySubscription, MockPaymentGateway, SubscriptionStatus, UsageRecorded,
 };
 use agents_domain::clock::SystemClock;
-use agents_domain::{TenantId, UserId};
+use contract::billing::{caller, service};
+use contract::{Fixture, register};
 use time::OffsetDateTime;
-
-fn caller(tenant: TenantId, role: Role) -> Caller {
-    Caller {
-        user_id: UserId::new(),
-        claims: AccessClaims {
-            sub: String::new(),
-            iat: 0,
-            exp: 0,
-            jti: String::new(),
-            iss: String::new(),
-            aud: String::new(),
-        },
-        tenant: Some((
-            Tenant {
-                id: tenant,
-                slug: "acme".into(),
-                name: "Acme".into(),
-                created_at: OffsetDateTime::UNIX_EPOCH,
-            },
-            role,
-        )),
-    }
-}
-
-async fn service(gateway: Arc<dyn PaymentGateway>) -> (BillingService, Arc<InMemoryBillingStore>) {
-    let store = Arc::new(InMemoryBillingStore::new());
-    let service = BillingService::new(
-        store.clone(),
-        gateway,
-        Arc::new(SystemClock),
-        BillingSettings::default(),
-    );
-    let pro = PlanConfig {
-        code: "pro".into(),
-        stripe_price_id: Some("price_pro".into()),
-        features: vec![PlanFeature {
-            key: "messages".into(),
-            display_name: None,
-            description: None,
-            hard_limit: Some(1000),
-            soft_limit: Some(800),
-            is_metered: true,
-        }],
-    };
-    service.sync_plans(vec![pro]).await.expect("plans sync");
-    (service, store)
-}
 
 fn stripe_answer() -> GatewaySubscription {
     let now = OffsetDateTime::now_utc();
@@ -90,15 +43,24 @@ fn pro(seats: Option<i64>) -> NewSubscription {
     }
 }
 
-#[tokio::test]
-async fn starting_a_subscription_sends_the_plan_price_seats_and_trial_and_stores_the_answer() {
-    let tenant = TenantId::new();
+async fn starting_a_subscription_sends_the_plan_price_seats_and_trial_and_stores_the_answer(
+    f: Fixture,
+) {
+    let (_, tenant) = register(&f, "acme").await;
     let mut gateway = MockPaymentGateway::new();
     gateway.expect_name().return_const("stripe");
+    gateway
+        .expect_create_customer()
+        .withf(move |r| {
+            r.tenant_id == tenant && r.billing_email.as_deref() == Some("billing@acme.test")
+        })
+        .times(1)
+        .returning(|_| Ok(Some("cus_1".into())));
     gateway
         .expect_create_subscription()
         .withf(move |r| {
             r.tenant_id == tenant
+                && r.customer_id.as_deref() == Some("cus_1")
                 && r.plan_code == "pro"
                 && r.price_id.as_deref() == Some("price_pro")
                 && r.seat_count == 3
@@ -108,7 +70,7 @@ async fn starting_a_subscription_sends_the_plan_price_seats_and_trial_and_stores
         })
         .times(1)
         .returning(|_| Ok(stripe_answer()));
-    let (service, store) = service(Arc::new(gateway)).await;
+    let service = service(&f, Arc::new(gateway)).await;
     let s = service
         .start_subscription(&caller(tenant, Role::Admin), pro(Some(3)))
         .await
@@ -119,7 +81,8 @@ async fn starting_a_subscription_sends_the_plan_price_seats_and_trial_and_stores
     );
     assert_eq!(s.processor_subscription_id.as_deref(), Some("sub_1"));
     assert_eq!((s.seat_count, s.auto_renew), (Some(3), true));
-    let live = store
+    let live = f
+        .billing
         .live_subscription(tenant)
         .await
         .expect("read")
@@ -127,16 +90,19 @@ async fn starting_a_subscription_sends_the_plan_price_seats_and_trial_and_stores
     assert_eq!(live.id, s.id);
 }
 
-#[tokio::test]
-async fn a_gateway_failure_leaves_no_subscription_behind() {
-    let tenant = TenantId::new();
+async fn a_gateway_failure_leaves_no_subscription_behind(f: Fixture) {
+    let (_, tenant) = register(&f, "acme").await;
     let mut gateway = MockPaymentGateway::new();
     gateway.expect_name().return_const("stripe");
+    gateway
+        .expect_create_customer()
+        .times(1)
+        .returning(|_| Ok(Some("cus_1".into())));
     gateway
         .expect_create_subscription()
         .times(1)
         .returning(|_| Err(GatewayError::Declined("card_declined".into())));
-    let (service, store) = service(Arc::new(gateway)).await;
+    let service = service(&f, Arc::new(gateway)).await;
     let err = service
         .start_subscription(&caller(tenant, Role::Owner), pro(None))
         .await
@@ -146,19 +112,25 @@ async fn a_gateway_failure_leaves_no_subscription_behind() {
         "{err:?}"
     );
     assert!(
-        store
+        f.billing
             .live_subscription(tenant)
             .await
             .expect("read")
             .is_none()
     );
+    let account = f.billing.billing_account(tenant).await.expect("account");
+    assert!(!account.trial_used, "a declined subscription used no trial");
+    assert_eq!(
+        account.customer.map(|c| c.customer_id).as_deref(),
+        Some("cus_1"),
+        "the customer is kept for the next attempt"
+    );
 }
 
-#[tokio::test]
-async fn viewers_read_but_never_mutate_and_the_gateway_is_not_asked() {
-    let tenant = TenantId::new();
+async fn viewers_read_but_never_mutate_and_the_gateway_is_not_asked(f: Fixture) {
+    let (_, tenant) = register(&f, "acme").await;
     let gateway = MockPaymentGateway::new(); // any call would panic
-    let (service, _) = service(Arc::new(gateway)).await;
+    let service = service(&f, Arc::new(gateway)).await;
     let viewer = caller(tenant, Role::Viewer);
     fn forbidden<T>(r: Result<T, BillingServiceError>) -> bool {
         matches!(r, Err(BillingServiceError::Forbidden))
@@ -185,10 +157,9 @@ async fn viewers_read_but_never_mutate_and_the_gateway_is_not_asked() {
     assert!(service.usage(&viewer, None, None).await.is_ok());
 }
 
-#[tokio::test]
-async fn local_subscriptions_conflict_change_cancel_and_resubscribe() {
-    let tenant = TenantId::new();
-    let (service, _) = service(Arc::new(LocalGateway::new(Arc::new(SystemClock)))).await;
+async fn local_subscriptions_conflict_change_cancel_and_resubscribe(f: Fixture) {
+    let (_, tenant) = register(&f, "acme").await;
+    let service = service(&f, Arc::new(LocalGateway::new(Arc::new(SystemClock)))).await;
     let owner = caller(tenant, Role::Owner);
     let unknown = NewSubscription {
         plan_code: "gold".into(),
@@ -261,14 +232,31 @@ async fn local_subscriptions_conflict_change_cancel_and_resubscribe() {
         .expect("subscribes again");
 }
 
-#[tokio::test]
-async fn a_processor_managed_plan_change_sends_the_new_price_and_cancel_now_deletes() {
-    let tenant = TenantId::new();
+async fn a_processor_managed_plan_change_sends_the_new_price_and_cancel_now_deletes(f: Fixture) {
+    let (_, tenant) = register(&f, "acme").await;
     let mut gateway = MockPaymentGateway::new();
     gateway.expect_name().return_const("stripe");
     gateway
+        .expect_create_customer()
+        .times(1)
+        .returning(|_| Ok(Some("cus_1".into())));
+    let mut created = 0;
+    gateway
         .expect_create_subscription()
-        .returning(|_| Ok(stripe_answer()));
+        .times(2)
+        .returning(move |r| {
+            created += 1;
+            // The second subscription reuses the customer and has no trial.
+            assert_eq!(r.customer_id.as_deref(), Some("cus_1"));
+            assert_eq!(r.trial_days, if created == 1 { Some(14) } else { None });
+            Ok(GatewaySubscription {
+                subscription_id: Some(format!("sub_{created}")),
+                trial_ends_at: (created == 1)
+                    .then(|| stripe_answer().trial_ends_at)
+                    .flatten(),
+                ..stripe_answer()
+            })
+        });
     gateway
         .expect_update_subscription()
         .withf(|id, change| {
@@ -294,7 +282,7 @@ async fn a_processor_managed_plan_change_sends_the_new_price_and_cancel_now_dele
                 ..stripe_answer()
             })
         });
-    let (service, _) = service(Arc::new(gateway)).await;
+    let service = service(&f, Arc::new(gateway)).await;
     let owner = caller(tenant, Role::Owner);
     service
         .start_subscription(&owner, pro(None))
@@ -318,12 +306,17 @@ async fn a_processor_managed_plan_change_sends_the_new_price_and_cancel_now_dele
         .await
         .expect("canceled");
     assert_eq!(s.status, SubscriptionStatus::Canceled);
+    let again = service
+        .start_subscription(&owner, pro(None))
+        .await
+        .expect("subscribed again");
+    assert_eq!(again.processor_customer_id.as_deref(), Some("cus_1"));
+    assert_eq!(again.trial_ends_at, None);
 }
 
-#[tokio::test]
-async fn a_usage_key_counts_once_even_under_20_concurrent_retries_and_limits_are_shown() {
-    let tenant = TenantId::new();
-    let (service, _) = service(Arc::new(LocalGateway::new(Arc::new(SystemClock)))).await;
+async fn a_usage_key_counts_once_even_under_20_concurrent_retries_and_limits_are_shown(f: Fixture) {
+    let (_, tenant) = register(&f, "acme").await;
+    let service = service(&f, Arc::new(LocalGateway::new(Arc::new(SystemClock)))).await;
     let service = Arc::new(service);
     let admin = caller(tenant, Role::Admin);
     let report = |key: &str, quantity| UsageInput {
@@ -358,6 +351,27 @@ async fn a_usage_key_counts_once_even_under_20_concurrent_retries_and_limits_are
         service.record_usage(&admin, bad).await,
         Err(BillingServiceError::Invalid(_))
     ));
+    for quantity in [1_000_001, i64::MAX, -5] {
+        let huge = UsageInput {
+            feature_key: "messages".into(),
+            quantity,
+            ..Default::default()
+        };
+        let refused = service.record_usage(&admin, huge).await;
+        assert!(
+            matches!(&refused, Err(BillingServiceError::Invalid(fields)) if fields[0].field == "quantity"),
+            "{refused:?}"
+        );
+    }
+    let largest = UsageInput {
+        feature_key: "api_calls".into(),
+        quantity: 1_000_000,
+        ..Default::default()
+    };
+    service
+        .record_usage(&admin, largest)
+        .await
+        .expect("a million is allowed");
 
     let usage = service.usage(&admin, None, None).await.expect("usage");
     assert_eq!(
@@ -373,3 +387,12 @@ async fn a_usage_key_counts_once_even_under_20_concurrent_retries_and_limits_are
     assert_eq!(messages.quantity, 7);
     assert_eq!(messages.hard_limit, None);
 }
+
+contract_tests!(
+    starting_a_subscription_sends_the_plan_price_seats_and_trial_and_stores_the_answer,
+    a_gateway_failure_leaves_no_subscription_behind,
+    viewers_read_but_never_mutate_and_the_gateway_is_not_asked,
+    local_subscriptions_conflict_change_cancel_and_resubscribe,
+    a_processor_managed_plan_change_sends_the_new_price_and_cancel_now_deletes,
+    a_usage_key_counts_once_even_under_20_concurrent_retries_and_limits_are_shown,
+);

@@ -6,48 +6,13 @@ use agents_domain::billing::{
     BillingError, Period, PlanFeature, QuotaDecision, Subscription, SubscriptionStatus,
     UsageRecorded, UsageReport,
 };
-use agents_domain::{SubscriptionId, TenantId};
+use contract::billing::subscription;
 use contract::{Fixture, at, register};
 
 fn period() -> Period {
     Period {
         start: at(0),
         end: at(30 * 86_400),
-    }
-}
-
-async fn subscription(
-    f: &Fixture,
-    tenant: TenantId,
-    plan_code: &str,
-    status: SubscriptionStatus,
-) -> Subscription {
-    let plan = f
-        .billing
-        .plan(plan_code)
-        .await
-        .expect("plan")
-        .expect("seeded");
-    Subscription {
-        id: SubscriptionId::new(),
-        tenant_id: tenant,
-        plan_id: plan.id,
-        plan_code: plan.code,
-        status,
-        auto_renew: true,
-        billing_email: Some("billing@example.com".into()),
-        processor: Some("stripe".into()),
-        processor_customer_id: Some("cus_1".into()),
-        processor_subscription_id: Some(format!("sub_{}", uuid::Uuid::new_v4().simple())),
-        starts_at: at(0),
-        current_period_start: Some(at(0)),
-        current_period_end: Some(at(86_400)),
-        trial_ends_at: None,
-        cancel_at: None,
-        seat_count: Some(1),
-        metadata: serde_json::json!({"source": "test"}),
-        created_at: at(0),
-        updated_at: at(0),
     }
 }
 
@@ -329,56 +294,10 @@ async fn usage_is_idempotent_under_twenty_concurrent_retries(f: Fixture) {
     );
 }
 
-async fn webhook_events_are_processed_once(f: Fixture) {
-    assert!(
-        f.billing
-            .mark_event_processed("evt_1", at(1))
-            .await
-            .expect("mark")
-    );
-    assert!(
-        !f.billing
-            .mark_event_processed("evt_1", at(2))
-            .await
-            .expect("mark")
-    );
-    assert!(
-        f.billing
-            .mark_event_processed("evt_2", at(3))
-            .await
-            .expect("mark")
-    );
-    let (_, tenant) = register(&f, "alice").await;
-    let s = f
-        .billing
-        .create_subscription(subscription(&f, tenant, "pro", SubscriptionStatus::Active).await)
-        .await;
-    let s = s.expect("create");
-    let mut invoice = agents_domain::billing::Invoice {
-        subscription_id: s.id,
-        external_invoice_id: "in_1".into(),
-        period: period(),
-        amount_cents: 9900,
-        currency: "USD".into(),
-        status: "open".into(),
-        hosted_invoice_url: None,
-    };
-    f.billing
-        .upsert_invoice(invoice.clone())
-        .await
-        .expect("insert invoice");
-    invoice.status = "paid".into();
-    f.billing
-        .upsert_invoice(invoice)
-        .await
-        .expect("update invoice");
-}
-
 contract_tests!(
     seeded_plans_are_starter_and_pro,
     upsert_plan_matches_by_code,
     one_live_subscription_per_tenant,
     quota_hard_limit_holds_under_ten_concurrent_consumers,
     usage_is_idempotent_under_twenty_concurrent_retries,
-    webhook_events_are_processed_once,
 );

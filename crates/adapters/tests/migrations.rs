@@ -34,18 +34,23 @@ async fn tables(db: &SqlDatabase) -> Vec<String> {
         .collect()
 }
 
+/// Every migration of the service.
+fn all() -> usize {
+    Migrator::migrations().len()
+}
+
 async fn up_down_up(db: &SqlDatabase) {
-    assert_eq!(db.pending_migrations().await.expect("pending"), 4);
+    assert_eq!(db.pending_migrations().await.expect("pending"), all());
     let report = db.migrate().await.expect("up");
     assert!(!report.adopted);
-    assert_eq!(report.applied.len(), 4);
+    assert_eq!(report.applied.len(), all());
     assert_eq!(db.pending_migrations().await.expect("pending"), 0);
     assert!(tables(db).await.contains(&"usage_counters".to_owned()));
     Migrator::down(db.connection(), None)
         .await
         .expect("down to zero");
     assert_eq!(tables(db).await, vec!["seaql_migrations".to_owned()]);
-    assert_eq!(db.migrate().await.expect("up again").applied.len(), 4);
+    assert_eq!(db.migrate().await.expect("up again").applied.len(), all());
     let plans = db.stores().billing.plans().await.expect("plans");
     assert_eq!(plans.len(), 2, "seeded once, not twice");
 }
@@ -158,12 +163,16 @@ async fn a_python_database_is_adopted_and_reads_back_through_the_store() {
     let (tenant, legacy_id) = python_database(&db, migration::PYTHON_ALEMBIC_REVISION).await;
     assert_eq!(
         db.pending_migrations().await.expect("pending"),
-        4,
+        all(),
         "not adopted yet"
     );
     let report = db.migrate().await.expect("adopt");
     assert!(report.adopted);
-    assert_eq!(report.applied.len(), 3, "only the later migrations run");
+    assert_eq!(
+        report.applied.len(),
+        all() - 1,
+        "only the later migrations run"
+    );
     assert_eq!(db.pending_migrations().await.expect("pending"), 0);
     let stores = db.stores();
     let admin = ConversationScope {
@@ -284,4 +293,100 @@ async fn tables_without_any_history_are_refused() {
         .await
         .expect("stray table");
     assert_refused_and_untouched(&db).await;
+}
+
+/// Subscriptions stored before `billing_integrity` keep their tenant's
+/// used trial and processor customer through the back-fill.
+async fn billing_rows_are_back_filled(db: &SqlDatabase) {
+    let conn = db.connection();
+    let b = conn.get_database_backend();
+    Migrator::up(
+        conn,
+        Some(u32::try_from(all() - 1).expect("few migrations")),
+    )
+    .await
+    .expect("up to billing_usage");
+    let ts = |seconds: i64| migration::timestamp_value(b, contract::at(seconds));
+    let (tenant, other) = (Uuid::new_v4(), Uuid::new_v4());
+    for (id, slug) in [(tenant, "trialed"), (other, "plain")] {
+        conn.execute_raw(Statement::from_sql_and_values(
+            b,
+            "INSERT INTO tenant_accounts (id, slug, name, created_at) VALUES ($1, $2, $2, $3)",
+            [Value::from(id), Value::from(slug), ts(0)],
+        ))
+        .await
+        .expect("tenant");
+    }
+    let plan: Uuid = conn
+        .query_one_raw(Statement::from_string(
+            b,
+            "SELECT id FROM billing_plans WHERE code = 'pro'",
+        ))
+        .await
+        .expect("plan")
+        .expect("seeded")
+        .try_get("", "id")
+        .expect("id");
+    let subscription = |tenant: Uuid, trial: Option<i64>, customer: Option<&str>, at: i64| {
+        Statement::from_sql_and_values(
+            b,
+            "INSERT INTO tenant_subscriptions (id, tenant_id, plan_id, status, auto_renew, processor,
+                 processor_customer_id, starts_at, trial_ends_at, created_at, updated_at)
+             VALUES ($1, $2, $3, 'canceled', true, 'stripe', $4, $5, $6, $5, $5)",
+            [
+                Value::from(Uuid::new_v4()),
+                Value::from(tenant),
+                Value::from(plan),
+                Value::String(customer.map(str::to_owned)),
+                ts(at),
+                match trial {
+                    Some(t) => ts(t),
+                    None if b == sea_orm::DbBackend::Sqlite => Value::String(None),
+                    None => Value::TimeDateTimeWithTimeZone(None),
+                },
+            ],
+        )
+    };
+    for statement in [
+        subscription(tenant, Some(100), Some("cus_old"), 10),
+        subscription(tenant, None, Some("cus_new"), 20),
+        subscription(other, None, None, 30),
+    ] {
+        conn.execute_raw(statement).await.expect("subscription");
+    }
+    db.migrate().await.expect("billing_integrity");
+    let billing = db.stores().billing;
+    let account = billing
+        .billing_account(agents_domain::TenantId::from_uuid(tenant))
+        .await
+        .expect("account");
+    assert!(account.trial_used);
+    assert_eq!(
+        account.customer.map(|c| (c.processor, c.customer_id)),
+        Some(("stripe".into(), "cus_new".into())),
+        "the newest subscription's customer"
+    );
+    let plain = billing
+        .billing_account(agents_domain::TenantId::from_uuid(other))
+        .await
+        .expect("account");
+    assert_eq!(plain, Default::default());
+}
+
+#[tokio::test]
+async fn sqlite_back_fills_the_tenant_billing_rows() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/agents.db", dir.path().display());
+    let db = connect(&url, &contract::pool()).await.expect("open");
+    billing_rows_are_back_filled(&db).await;
+}
+
+#[tokio::test]
+async fn postgres_back_fills_the_tenant_billing_rows() {
+    let Some(temp) = TempDatabase::create().await else {
+        return;
+    };
+    let db = connect(temp.url(), &contract::pool()).await.expect("open");
+    billing_rows_are_back_filled(&db).await;
+    db.close().await;
 }

@@ -6,7 +6,7 @@ mod stub_http;
 
 use std::time::{Duration, Instant};
 
-use agents_adapters::openai::{OpenAiChatModel, OpenAiSettings, RetryPolicy};
+use agents_adapters::openai::{OpenAiChatModel, OpenAiSettings, RetryPolicy, TokenLimitField};
 use agents_domain::llm::{
     ChatMessage, ChatModel, FinishReason, LlmError, ModelEvent, ModelRequest, TokenUsage, ToolCall,
     ToolSpec,
@@ -55,6 +55,7 @@ fn request() -> ModelRequest {
             description: "Current time".into(),
             parameters: json!({"type": "object", "properties": {}}),
         }],
+        max_output_tokens: None,
     }
 }
 
@@ -146,6 +147,49 @@ async fn text_split_at_awkward_byte_boundaries_streams_as_deltas_with_usage() {
     assert_eq!(body["tools"][0]["type"], "function");
     assert_eq!(body["tools"][0]["function"]["name"], "get_current_time");
     assert_eq!(body["tools"][0]["function"]["parameters"]["type"], "object");
+    assert!(
+        body.get("max_completion_tokens").is_none() && body.get("max_tokens").is_none(),
+        "no cap without a budget: {body}"
+    );
+}
+
+#[tokio::test]
+async fn a_token_budget_is_sent_in_the_configured_field() {
+    let answer = || {
+        let mut body = event(&chunk(json!({"content": "ok"}), Some("length")));
+        body.extend(usage_chunk());
+        body.extend(b"data: [DONE]\n\n");
+        Reply::sse(vec![Part::Bytes(body)])
+    };
+    let server = StubServer::start(vec![answer(), answer()]).await;
+    let capped = ModelRequest {
+        max_output_tokens: Some(100),
+        ..request()
+    };
+    for field in [
+        TokenLimitField::MaxCompletionTokens,
+        TokenLimitField::MaxTokens,
+    ] {
+        let mut settings = OpenAiSettings::new(format!("{}/v1", server.url), "sk-test");
+        settings.token_limit_field = field;
+        let model = OpenAiChatModel::new(settings).expect("client builds");
+        let events: Vec<_> = model
+            .stream(capped.clone())
+            .await
+            .expect("stream starts")
+            .collect()
+            .await;
+        assert!(events.contains(&Ok(ModelEvent::Finished(FinishReason::Length))));
+    }
+    let bodies: Vec<_> = server.requests().iter().map(|r| r.json()).collect();
+    assert_eq!(bodies[0]["max_completion_tokens"], 100);
+    assert!(bodies[0].get("max_tokens").is_none(), "{}", bodies[0]);
+    assert_eq!(bodies[1]["max_tokens"], 100);
+    assert!(
+        bodies[1].get("max_completion_tokens").is_none(),
+        "{}",
+        bodies[1]
+    );
 }
 
 #[tokio::test]

@@ -9,7 +9,8 @@ use std::time::Duration;
 use agents_adapters::payments::{StripeConfig, StripeGateway};
 use agents_domain::TenantId;
 use agents_domain::billing::{
-    GatewayError, NewGatewaySubscription, PaymentGateway, SubscriptionChange, SubscriptionStatus,
+    GatewayError, MeterEvent, NewCustomer, NewGatewaySubscription, PaymentGateway,
+    SubscriptionChange, SubscriptionStatus,
 };
 use serde_json::json;
 use stub_http::{Recorded, Reply, StubServer};
@@ -70,6 +71,7 @@ fn subscription_json(status: &str) -> String {
 fn new_subscription() -> NewGatewaySubscription {
     NewGatewaySubscription {
         tenant_id: TenantId::new(),
+        customer_id: Some("cus_123".into()),
         billing_email: Some("billing@example.com".into()),
         plan_code: "pro".into(),
         price_id: Some("price_pro".into()),
@@ -80,12 +82,56 @@ fn new_subscription() -> NewGatewaySubscription {
 }
 
 #[tokio::test]
-async fn creating_a_subscription_posts_the_customer_then_the_subscription_as_forms() {
+async fn a_customer_is_created_once_per_tenant_with_a_key_derived_from_the_tenant() {
     let server = StubServer::start(vec![
         Reply::json(200, r#"{"id":"cus_123","object":"customer"}"#, &[]),
-        Reply::json(200, &subscription_json("trialing"), &[]),
+        Reply::json(200, r#"{"id":"cus_123","object":"customer"}"#, &[]),
+        Reply::json(200, r#"{"id":"cus_456","object":"customer"}"#, &[]),
     ])
     .await;
+    let gateway = gateway(&server);
+    let tenant = TenantId::new();
+    let request = |tenant| NewCustomer {
+        tenant_id: tenant,
+        billing_email: Some("billing@example.com".into()),
+    };
+    for _ in 0..2 {
+        let id = gateway
+            .create_customer(request(tenant))
+            .await
+            .expect("customer");
+        assert_eq!(id.as_deref(), Some("cus_123"));
+    }
+    gateway
+        .create_customer(request(TenantId::new()))
+        .await
+        .expect("other tenant");
+    let requests = server.requests();
+    let customer = &requests[0];
+    assert_eq!(customer.path, "/v1/customers");
+    assert_eq!(customer.header("authorization"), Some("Bearer sk_test_123"));
+    assert_eq!(
+        field(customer, "email").as_deref(),
+        Some("billing@example.com")
+    );
+    assert_eq!(
+        field(customer, "metadata[tenant_id]"),
+        Some(tenant.to_string())
+    );
+    let key = customer.header("idempotency-key").expect("key");
+    assert!(key.contains(&tenant.to_string()), "{key}");
+    assert_eq!(
+        requests[1].header("idempotency-key"),
+        Some(key),
+        "a retry for the tenant is the same creation at Stripe"
+    );
+    assert_ne!(requests[2].header("idempotency-key"), Some(key));
+}
+
+#[tokio::test]
+async fn creating_a_subscription_posts_it_for_the_given_customer_as_a_form() {
+    let server =
+        StubServer::start(vec![Reply::json(200, &subscription_json("trialing"), &[])]).await;
     let request = new_subscription();
     let tenant = request.tenant_id.to_string();
     let created = gateway(&server)
@@ -102,26 +148,13 @@ async fn creating_a_subscription_posts_the_customer_then_the_subscription_as_for
     );
 
     let requests = server.requests();
-    assert_eq!(requests.len(), 2);
-    let (customer, subscription) = (&requests[0], &requests[1]);
-    for r in &requests {
-        assert_eq!(r.method, "POST");
-        assert_eq!(r.header("authorization"), Some("Bearer sk_test_123"));
-        assert_eq!(
-            r.header("content-type"),
-            Some("application/x-www-form-urlencoded")
-        );
-    }
-    assert_eq!(customer.path, "/v1/customers");
+    assert_eq!(requests.len(), 1, "no second customer");
+    let subscription = &requests[0];
+    assert_eq!(subscription.method, "POST");
     assert_eq!(
-        customer.header("idempotency-key"),
-        Some("subscription-abc-customer")
+        subscription.header("content-type"),
+        Some("application/x-www-form-urlencoded")
     );
-    assert_eq!(
-        field(customer, "email").as_deref(),
-        Some("billing@example.com")
-    );
-    assert_eq!(field(customer, "metadata[tenant_id]"), Some(tenant.clone()));
     assert_eq!(subscription.path, "/v1/subscriptions");
     assert_eq!(
         subscription.header("idempotency-key"),
@@ -141,6 +174,14 @@ async fn creating_a_subscription_posts_the_customer_then_the_subscription_as_for
         Some("14")
     );
     assert_eq!(field(subscription, "metadata[tenant_id]"), Some(tenant));
+
+    let mut without_customer = new_subscription();
+    without_customer.customer_id = None;
+    let err = gateway(&server)
+        .create_subscription(without_customer)
+        .await
+        .expect_err("no customer");
+    assert!(matches!(err, GatewayError::Rejected(_)), "{err:?}");
 }
 
 #[tokio::test]
@@ -209,8 +250,9 @@ async fn a_429_is_retried_with_the_same_idempotency_key() {
     ])
     .await;
     let at = time::OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("time");
+    let tenant = TenantId::new();
     gateway(&server)
-        .report_usage("cus_123", "messages", 3, "chat-1-messages", at)
+        .report_usage(meter_event(tenant, "chat-1-messages", at))
         .await
         .expect("reported after a retry");
     let requests = server.requests();
@@ -227,7 +269,10 @@ async fn a_429_is_retried_with_the_same_idempotency_key() {
         Some("cus_123")
     );
     assert_eq!(field(r, "payload[value]").as_deref(), Some("3"));
-    assert_eq!(field(r, "identifier").as_deref(), Some("chat-1-messages"));
+    assert_eq!(
+        field(r, "identifier"),
+        Some(format!("{tenant}:chat-1-messages"))
+    );
     assert_eq!(field(r, "timestamp").as_deref(), Some("1800000000"));
 }
 
@@ -321,4 +366,53 @@ async fn updates_read_the_item_then_post_price_quantity_and_cancel_flag_and_canc
             .await
             .is_err()
     );
+}
+
+fn meter_event(tenant: TenantId, key: &str, at: time::OffsetDateTime) -> MeterEvent {
+    MeterEvent {
+        tenant_id: tenant,
+        customer_id: "cus_123".into(),
+        feature_key: "messages".into(),
+        quantity: 3,
+        idempotency_key: key.into(),
+        at,
+    }
+}
+
+#[tokio::test]
+async fn meter_identifiers_are_unique_across_tenants_stable_per_report_and_fit_stripe() {
+    let ok = || Reply::json(200, r#"{"object":"billing.meter_event"}"#, &[]);
+    let server = StubServer::start((0..5).map(|_| ok()).collect()).await;
+    let gateway = gateway(&server);
+    let at = time::OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("time");
+    let (first, second) = (TenantId::new(), TenantId::new());
+    let long_key = "k".repeat(128);
+    for (tenant, key) in [
+        (first, "abc"),
+        (second, "abc"),
+        (first, "abc"),
+        (first, long_key.as_str()),
+        (second, long_key.as_str()),
+    ] {
+        gateway
+            .report_usage(meter_event(tenant, key, at))
+            .await
+            .expect("reported");
+    }
+    let requests = server.requests();
+    let ids: Vec<String> = requests
+        .iter()
+        .map(|r| field(r, "identifier").expect("identifier"))
+        .collect();
+    assert_ne!(ids[0], ids[1], "two tenants, one key: two events");
+    assert_eq!(ids[0], ids[2], "a retried report is the same event");
+    assert_ne!(ids[3], ids[4]);
+    for (id, request) in ids.iter().zip(&requests) {
+        assert!(id.len() <= 100, "{id} is longer than Stripe allows");
+        assert_eq!(
+            request.header("idempotency-key"),
+            Some(format!("meter-{id}").as_str())
+        );
+    }
+    assert!(ids[3].starts_with(&first.to_string()), "{}", ids[3]);
 }

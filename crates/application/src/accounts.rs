@@ -28,6 +28,12 @@ pub struct AccountSettings {
     pub login_max_failures: u32,
     /// The failure-counting window.
     pub login_window: Duration,
+    /// Tenants one user may own, their personal tenant included
+    /// (`MAX_TENANTS_PER_USER`; 0 = no limit).
+    pub max_tenants_per_user: u32,
+    /// Tenants one user may create per hour
+    /// (`RATE_LIMIT_TENANT_CREATE_PER_HOUR`; 0 = no limit).
+    pub tenant_creates_per_hour: u32,
 }
 
 impl Default for AccountSettings {
@@ -36,6 +42,8 @@ impl Default for AccountSettings {
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             login_max_failures: 5,
             login_window: Duration::from_secs(900),
+            max_tenants_per_user: 10,
+            tenant_creates_per_hour: 10,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! called before anything is stored, so a processor failure leaves no
 //! half-written subscription.
 
+mod changes;
 mod error;
 mod guard;
 mod period;
@@ -18,7 +19,9 @@ use std::sync::Arc;
 
 use agents_domain::TenantId;
 use agents_domain::account::Role;
-use agents_domain::billing::{BillingStore, PaymentGateway, Plan, Subscription, WebhookVerifier};
+use agents_domain::billing::{
+    BillingStore, PaymentGateway, Period, Plan, Subscription, WebhookVerifier,
+};
 use agents_domain::clock::Clock;
 
 use crate::accounts::Caller;
@@ -106,6 +109,19 @@ impl BillingService {
             });
         let plan = self.store.plan(code).await?;
         Ok((subscription, plan))
+    }
+
+    /// The tenant's quota window in force at `now` (opened from the live
+    /// subscription's current period, else the calendar month, by the rule
+    /// of [`next_window`](agents_domain::billing::next_window)).
+    async fn window(
+        &self,
+        tenant: TenantId,
+        subscription: Option<&Subscription>,
+        now: time::OffsetDateTime,
+    ) -> Result<Period, BillingServiceError> {
+        let candidate = period::current_period(subscription, now);
+        Ok(self.store.quota_window(tenant, now, candidate).await?)
     }
 }
 

@@ -7,6 +7,8 @@ mod step;
 mod toolbox;
 
 #[cfg(test)]
+mod budget_tests;
+#[cfg(test)]
 pub(crate) mod tests;
 
 use std::collections::BTreeSet;
@@ -63,6 +65,11 @@ pub struct RunRequest {
     /// Tools not offered in this run (e.g. `tavily_search` when the
     /// tenant's plan turns web search off).
     pub disabled_tools: BTreeSet<String>,
+    /// Tokens (prompt and completion) the whole run may use; each model
+    /// call is asked for at most what is left, and the run fails with
+    /// [`RunError::TokenBudgetExhausted`] rather than call the model with
+    /// nothing left. `None`: no budget.
+    pub token_budget: Option<u32>,
 }
 
 /// One step of a run, in the order it happened.
@@ -145,6 +152,10 @@ pub enum RunError {
         /// The configured limit.
         max_turns: u32,
     },
+    /// The run's token budget was spent before the model answered in text
+    /// (it asked for tools, and the calls used what was left).
+    #[error("the tokens budget was spent before the agent answered")]
+    TokenBudgetExhausted,
 }
 
 /// A failed run: the error and what it consumed until then.

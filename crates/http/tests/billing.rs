@@ -16,42 +16,10 @@ use agents_application::billing::{BillingService, BillingSettings, BillingTurnGu
 use agents_domain::billing::PlanFeature;
 use agents_domain::clock::SystemClock;
 use agents_http::{AppState, HttpSettings, build_app};
-use serde_json::{Value, json};
+use serde_json::json;
+use support::api::{assert_error, call, req, user};
 
 const WEBHOOK_SECRET: &str = "whsec_http_tests";
-
-struct Reply {
-    status: StatusCode,
-    retry_after: Option<String>,
-    body: Value,
-}
-
-async fn call<S, B>(app: &S, req: Request) -> Reply
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let res = test::call_service(app, req).await;
-    let status = res.status();
-    let retry_after = res
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let bytes = test::read_body(res).await;
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply {
-        status,
-        retry_after,
-        body,
-    }
-}
-
-fn assert_error(reply: &Reply, status: StatusCode, code: &str) {
-    assert_eq!(reply.status, status, "{}", reply.body);
-    assert_eq!(reply.body["success"], false, "{}", reply.body);
-    assert_eq!(reply.body["error"], code, "{}", reply.body);
-}
 
 fn billing_state(stores: &support::Stores) -> AppState {
     let mut state = support::state_on(stores, None);
@@ -88,41 +56,6 @@ async fn guarded_state(stores: &support::Stores, limit: i64) -> AppState {
     let guard = Arc::new(BillingTurnGuard::new(billing));
     state.chat = Arc::new(state.chat.as_ref().clone().with_turn_guard(guard));
     state
-}
-
-fn req(method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> Request {
-    let mut r = match method {
-        "GET" => test::TestRequest::get(),
-        "PATCH" => test::TestRequest::patch(),
-        _ => test::TestRequest::post(),
-    }
-    .uri(uri);
-    if let Some(token) = token {
-        r = r.insert_header(("Authorization", format!("Bearer {token}")));
-    }
-    match body {
-        Some(body) => r.set_json(body).to_request(),
-        None => r.to_request(),
-    }
-}
-
-/// Registers `name` and returns (access token, personal tenant id, user id).
-async fn user<S, B>(app: &S, name: &str) -> (String, String, String)
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let body = json!({"username": name, "email": format!("{name}@example.com"), "password": "correct horse"});
-    let reg = call(app, req("POST", "/api/v1/auth/register", None, Some(body))).await;
-    assert_eq!(reg.status, StatusCode::CREATED, "{}", reg.body);
-    let login = json!({"username": name, "password": "correct horse"});
-    let tok = call(app, req("POST", "/api/v1/auth/token", None, Some(login))).await;
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-    (
-        text(&tok.body["access_token"]),
-        text(&reg.body["tenant"]["id"]),
-        text(&reg.body["user"]["id"]),
-    )
 }
 
 async fn add_member<S, B>(app: &S, owner: &str, tenant: &str, name: &str, role: &str)
@@ -448,7 +381,7 @@ mod scenarios {
 
         let verifier = StripeWebhookVerifier::new(WEBHOOK_SECRET);
         let event = |id: &str, kind: &str, status: &str| {
-            json!({"id": id, "type": kind, "data": {"object": {"id": "sub_hook", "customer": "cus_1",
+            json!({"id": id, "type": kind, "created": 1_800_000_000, "data": {"object": {"id": "sub_hook", "customer": "cus_1",
                 "status": status, "cancel_at": null, "items": {"data": [{"id": "si_1", "quantity": 4}]}}}})
             .to_string()
         };
@@ -524,7 +457,7 @@ mod scenarios {
         .await;
         assert_error(&bad, StatusCode::BAD_REQUEST, "bad_request");
 
-        let paid = json!({"id": "evt_3", "type": "invoice.paid", "data": {"object": {"id": "in_1",
+        let paid = json!({"id": "evt_3", "type": "invoice.paid", "created": 1_800_000_001, "data": {"object": {"id": "in_1",
             "subscription": "sub_hook", "amount_paid": 9900, "currency": "usd", "status": "paid",
             "period_start": now.unix_timestamp(), "period_end": now.unix_timestamp() + 86_400}}})
         .to_string();
@@ -541,7 +474,7 @@ mod scenarios {
         );
 
         let other =
-            json!({"id": "evt_4", "type": "charge.refunded", "data": {"object": {}}}).to_string();
+            json!({"id": "evt_4", "type": "charge.refunded", "created": 1_800_000_002, "data": {"object": {}}}).to_string();
         let r = call(
             &app,
             post(

@@ -69,6 +69,9 @@ pub const ENV_KEYS: &[&str] = &[
     "LOGIN_WINDOW_SECONDS",
     "RATE_LIMIT_CHAT_PER_MINUTE",
     "RATE_LIMIT_ANON_PER_MINUTE",
+    "RATE_LIMIT_TENANT_CREATE_PER_HOUR",
+    "MAX_TENANTS_PER_USER",
+    "OPENAI_MAX_TOKENS_FIELD",
     "DEFAULT_PLAN",
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",
@@ -92,6 +95,16 @@ pub enum JwtAlgorithm {
     HS256,
     /// Ed25519 with the configured PEM key pair.
     EdDSA,
+}
+
+/// The request field a model call's output cap goes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaxTokensField {
+    /// OpenAI's current field (required by its reasoning models).
+    MaxCompletionTokens,
+    /// The older field some compatible servers still read.
+    MaxTokens,
 }
 
 /// An agent declared in the configuration file (`[agents.NAME]`).
@@ -179,7 +192,7 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub data_dir: PathBuf,
 
-    #[serde(skip_serializing)]
+    #[serde(skip_serializing, deserialize_with = "secret::optional")]
     pub secret_key: Option<Secret>,
     pub jwt_algorithm: JwtAlgorithm,
     pub jwt_private_key_path: Option<PathBuf>,
@@ -194,10 +207,12 @@ pub struct Settings {
     pub login_window_seconds: u64,
     pub rate_limit_chat_per_minute: u32,
     pub rate_limit_anon_per_minute: u32,
-    #[serde(skip_serializing)]
+    pub rate_limit_tenant_create_per_hour: u32,
+    pub max_tenants_per_user: u32,
+    #[serde(skip_serializing, deserialize_with = "secret::optional")]
     pub redis_url: Option<Secret>,
 
-    #[serde(skip_serializing)]
+    #[serde(skip_serializing, deserialize_with = "secret::optional")]
     pub database_url: Option<Secret>,
     pub database_pool_size: u32,
     pub database_max_overflow: u32,
@@ -214,17 +229,18 @@ pub struct Settings {
     pub use_in_memory_repo: bool,
     pub auto_run_migrations: Option<bool>,
 
-    #[serde(skip_serializing)]
+    #[serde(skip_serializing, deserialize_with = "secret::optional")]
     pub openai_api_key: Option<Secret>,
     #[serde(deserialize_with = "de::string")]
     pub openai_base_url: String,
     #[serde(deserialize_with = "de::string")]
     pub openai_model: String,
+    pub openai_max_tokens_field: MaxTokensField,
     pub llm_timeout: f64,
     pub llm_max_retries: u32,
     pub agent_max_turns: u32,
     pub chat_history_messages: u32,
-    #[serde(skip_serializing)]
+    #[serde(skip_serializing, deserialize_with = "secret::optional")]
     pub tavily_api_key: Option<Secret>,
     #[serde(deserialize_with = "de::string")]
     pub tavily_base_url: String,
@@ -232,9 +248,9 @@ pub struct Settings {
     pub enable_billing: bool,
     #[serde(deserialize_with = "de::string")]
     pub default_plan: String,
-    #[serde(skip_serializing)]
+    #[serde(skip_serializing, deserialize_with = "secret::optional")]
     pub stripe_secret_key: Option<Secret>,
-    #[serde(skip_serializing)]
+    #[serde(skip_serializing, deserialize_with = "secret::optional")]
     pub stripe_webhook_secret: Option<Secret>,
     #[serde(deserialize_with = "de::string")]
     pub stripe_base_url: String,
@@ -274,6 +290,8 @@ impl Default for Settings {
             login_window_seconds: 900,
             rate_limit_chat_per_minute: 60,
             rate_limit_anon_per_minute: 120,
+            rate_limit_tenant_create_per_hour: 10,
+            max_tenants_per_user: 10,
             redis_url: None,
             database_url: None,
             database_pool_size: 10,
@@ -288,6 +306,7 @@ impl Default for Settings {
             openai_api_key: None,
             openai_base_url: "https://api.openai.com/v1".into(),
             openai_model: "gpt-4o-mini".into(),
+            openai_max_tokens_field: MaxTokensField::MaxCompletionTokens,
             llm_timeout: 60.0,
             llm_max_retries: 2,
             agent_max_turns: 10,

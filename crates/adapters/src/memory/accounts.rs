@@ -217,13 +217,22 @@ impl AccountStore for InMemoryAccountStore {
         &self,
         tenant: NewTenant,
         owner: UserId,
+        max_owned: Option<u32>,
     ) -> Result<Tenant, AccountError> {
         let mut state = lock(&self.state);
-        if state.slug_taken(tenant.slug.as_str()) {
-            return Err(AccountError::SlugTaken);
-        }
         if !state.users.contains_key(&owner) {
             return Err(AccountError::NotFound);
+        }
+        let owned = state
+            .memberships
+            .iter()
+            .filter(|m| m.user_id == owner && m.role == Role::Owner)
+            .count();
+        if max_owned.is_some_and(|max| owned >= max as usize) {
+            return Err(AccountError::TenantLimitReached);
+        }
+        if state.slug_taken(tenant.slug.as_str()) {
+            return Err(AccountError::SlugTaken);
         }
         let created = tenant_of(&tenant);
         state.tenants.insert(created.id, created.clone());

@@ -1,28 +1,21 @@
 //! `BillingStore` in memory, seeded with the same `starter` and `pro` plans
 //! as the migrations.
 
-use std::collections::{HashMap, HashSet};
+mod state;
+
 use std::sync::Mutex;
 
 use agents_domain::billing::{
-    BillingError, BillingStore, Invoice, Period, Plan, PlanFeature, QuotaDecision, Subscription,
-    UsageRecorded, UsageReport, UsageTotal,
+    BillingAccount, BillingError, BillingStore, EventEffect, EventRecorded, Period, Plan,
+    ProcessorCustomer, QuotaDecision, QuotaWindow, Subscription, UsageRecorded, UsageReport,
+    UsageTotal, next_window,
 };
-use agents_domain::{PlanId, TenantId};
+use agents_domain::{SubscriptionId, TenantId};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::lock::lock;
-
-#[derive(Debug, Default)]
-struct State {
-    plans: Vec<Plan>,
-    subscriptions: Vec<Subscription>,
-    usage: Vec<UsageReport>,
-    counters: HashMap<(TenantId, String, OffsetDateTime), i64>,
-    events: HashSet<String>,
-    invoices: HashMap<String, Invoice>,
-}
+use state::{State, seeded_plan};
 
 /// Plans, subscriptions, usage and processed events in memory.
 #[derive(Debug)]
@@ -33,37 +26,6 @@ pub struct InMemoryBillingStore {
 impl Default for InMemoryBillingStore {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-fn seeded_plan(code: &str, name: &str, price_cents: i32, seats: i32, web_search: bool) -> Plan {
-    let feature = |key: &str, display: &str| PlanFeature {
-        key: key.to_owned(),
-        display_name: Some(display.to_owned()),
-        description: None,
-        hard_limit: None,
-        soft_limit: None,
-        is_metered: false,
-    };
-    let mut toggles = serde_json::Map::new();
-    toggles.insert(
-        "enable_web_search".into(),
-        serde_json::Value::Bool(web_search),
-    );
-    Plan {
-        id: PlanId::new(),
-        code: code.to_owned(),
-        name: name.to_owned(),
-        interval: "monthly".into(),
-        interval_count: 1,
-        price_cents,
-        currency: "USD".into(),
-        trial_days: Some(14),
-        seat_included: Some(seats),
-        feature_toggles: toggles,
-        is_active: true,
-        stripe_price_id: None,
-        features: vec![feature("messages", "Messages"), feature("tokens", "Tokens")],
     }
 }
 
@@ -80,27 +42,6 @@ impl InMemoryBillingStore {
         Self {
             state: Mutex::new(state),
         }
-    }
-}
-
-impl State {
-    /// Fills in the plan code the SQL store reads through its join.
-    fn with_plan_code(&self, mut s: Subscription) -> Result<Subscription, BillingError> {
-        let plan = self
-            .plans
-            .iter()
-            .find(|p| p.id == s.plan_id)
-            .ok_or(BillingError::NotFound)?;
-        s.plan_code = plan.code.clone();
-        Ok(s)
-    }
-
-    fn live_conflict(&self, s: &Subscription) -> bool {
-        s.status.is_live()
-            && self
-                .subscriptions
-                .iter()
-                .any(|o| o.tenant_id == s.tenant_id && o.id != s.id && o.status.is_live())
     }
 }
 
@@ -161,14 +102,35 @@ impl BillingStore for InMemoryBillingStore {
             .cloned())
     }
 
+    async fn subscription(
+        &self,
+        tenant: TenantId,
+        id: SubscriptionId,
+    ) -> Result<Option<Subscription>, BillingError> {
+        let state = lock(&self.state);
+        Ok(state
+            .subscriptions
+            .iter()
+            .find(|s| s.tenant_id == tenant && s.id == id)
+            .cloned())
+    }
+
     async fn create_subscription(
         &self,
         subscription: Subscription,
     ) -> Result<Subscription, BillingError> {
         let mut state = lock(&self.state);
-        let subscription = state.with_plan_code(subscription)?;
+        let mut subscription = state.with_plan_code(subscription)?;
         if state.live_conflict(&subscription) {
             return Err(BillingError::AlreadySubscribed);
+        }
+        subscription.version = 0;
+        if subscription.trial_ends_at.is_some() {
+            state
+                .tenants
+                .entry(subscription.tenant_id)
+                .or_default()
+                .trial_used = true;
         }
         state.subscriptions.push(subscription.clone());
         Ok(subscription)
@@ -179,17 +141,9 @@ impl BillingStore for InMemoryBillingStore {
         subscription: Subscription,
     ) -> Result<Subscription, BillingError> {
         let mut state = lock(&self.state);
-        let subscription = state.with_plan_code(subscription)?;
-        if state.live_conflict(&subscription) {
-            return Err(BillingError::AlreadySubscribed);
-        }
-        let slot = state
-            .subscriptions
-            .iter_mut()
-            .find(|s| s.id == subscription.id)
-            .ok_or(BillingError::NotFound)?;
-        *slot = subscription.clone();
-        Ok(subscription)
+        let (slot, saved) = state.checked_update(subscription)?;
+        state.subscriptions[slot] = saved.clone();
+        Ok(saved)
     }
 
     async fn subscription_by_processor_id(
@@ -203,6 +157,52 @@ impl BillingStore for InMemoryBillingStore {
             .filter(|s| s.processor_subscription_id.as_deref() == Some(processor_subscription_id))
             .max_by_key(|s| s.created_at)
             .cloned())
+    }
+
+    async fn billing_account(&self, tenant: TenantId) -> Result<BillingAccount, BillingError> {
+        let state = lock(&self.state);
+        let stored = state.tenants.get(&tenant).cloned().unwrap_or_default();
+        Ok(BillingAccount {
+            customer: stored.customer,
+            trial_used: stored.trial_used,
+        })
+    }
+
+    async fn save_customer(
+        &self,
+        tenant: TenantId,
+        customer: ProcessorCustomer,
+    ) -> Result<ProcessorCustomer, BillingError> {
+        let mut state = lock(&self.state);
+        let stored = &mut state.tenants.entry(tenant).or_default().customer;
+        match stored {
+            Some(existing) if existing.processor == customer.processor => Ok(existing.clone()),
+            _ => {
+                *stored = Some(customer.clone());
+                Ok(customer)
+            }
+        }
+    }
+
+    async fn quota_window(
+        &self,
+        tenant: TenantId,
+        now: OffsetDateTime,
+        candidate: Period,
+    ) -> Result<Period, BillingError> {
+        let mut state = lock(&self.state);
+        let stored = &mut state.tenants.entry(tenant).or_default().window;
+        match (next_window(*stored, now, candidate), *stored) {
+            (None, Some(window)) => Ok(window.period),
+            (next, _) => {
+                let next = next.unwrap_or(QuotaWindow {
+                    anchor: candidate.start,
+                    period: candidate,
+                });
+                *stored = Some(next);
+                Ok(next.period)
+            }
+        }
     }
 
     async fn record_usage(&self, report: UsageReport) -> Result<UsageRecorded, BillingError> {
@@ -225,19 +225,24 @@ impl BillingStore for InMemoryBillingStore {
         period: Period,
     ) -> Result<Vec<UsageTotal>, BillingError> {
         let state = lock(&self.state);
-        let mut totals: Vec<UsageTotal> = Vec::new();
+        // Summed wide and clamped, as the SQL stores saturate.
+        let mut sums: Vec<(String, i128)> = Vec::new();
         let within = state.usage.iter().filter(|u| {
             u.tenant_id == tenant && u.period.start >= period.start && u.period.start < period.end
         });
         for u in within {
-            match totals.iter_mut().find(|t| t.feature_key == u.feature_key) {
-                Some(t) => t.quantity += u.quantity,
-                None => totals.push(UsageTotal {
-                    feature_key: u.feature_key.clone(),
-                    quantity: u.quantity,
-                }),
+            match sums.iter_mut().find(|(key, _)| *key == u.feature_key) {
+                Some((_, sum)) => *sum += i128::from(u.quantity),
+                None => sums.push((u.feature_key.clone(), i128::from(u.quantity))),
             }
         }
+        let mut totals: Vec<UsageTotal> = sums
+            .into_iter()
+            .map(|(feature_key, sum)| UsageTotal {
+                feature_key,
+                quantity: i64::try_from(sum).unwrap_or(i64::MAX),
+            })
+            .collect();
         totals.sort_by(|a, b| a.feature_key.cmp(&b.feature_key));
         Ok(totals)
     }
@@ -256,12 +261,28 @@ impl BillingStore for InMemoryBillingStore {
             .entry((tenant, feature_key.to_owned(), period.start))
             .or_insert(0);
         match hard_limit {
-            Some(limit) if *used + quantity > limit => Ok(QuotaDecision::Exceeded { limit }),
+            Some(limit) if quantity > limit || *used > limit - quantity => {
+                Ok(QuotaDecision::Exceeded { limit })
+            }
             _ => {
-                *used += quantity;
+                *used = used.saturating_add(quantity);
                 Ok(QuotaDecision::Granted { used: *used })
             }
         }
+    }
+
+    async fn quota_used(
+        &self,
+        tenant: TenantId,
+        feature_key: &str,
+        period: Period,
+    ) -> Result<i64, BillingError> {
+        let state = lock(&self.state);
+        Ok(state
+            .counters
+            .get(&(tenant, feature_key.to_owned(), period.start))
+            .copied()
+            .unwrap_or(0))
     }
 
     async fn release_quota(
@@ -281,18 +302,33 @@ impl BillingStore for InMemoryBillingStore {
         Ok(())
     }
 
-    async fn mark_event_processed(
-        &self,
-        event_id: &str,
-        _at: OffsetDateTime,
-    ) -> Result<bool, BillingError> {
-        Ok(lock(&self.state).events.insert(event_id.to_owned()))
-    }
-
-    async fn upsert_invoice(&self, invoice: Invoice) -> Result<(), BillingError> {
-        lock(&self.state)
-            .invoices
-            .insert(invoice.external_invoice_id.clone(), invoice);
-        Ok(())
+    async fn apply_event(&self, effect: EventEffect) -> Result<EventRecorded, BillingError> {
+        let mut state = lock(&self.state);
+        if state.events.contains(&effect.event_id) {
+            return Ok(EventRecorded::Duplicate);
+        }
+        // Every check before any change: all of it is stored or none.
+        let update = effect
+            .subscription
+            .map(|s| state.checked_update(s))
+            .transpose()?;
+        if let Some(invoice) = &effect.invoice
+            && !state
+                .subscriptions
+                .iter()
+                .any(|s| s.id == invoice.subscription_id)
+        {
+            return Err(BillingError::NotFound);
+        }
+        state.events.insert(effect.event_id);
+        if let Some((slot, saved)) = update {
+            state.subscriptions[slot] = saved;
+        }
+        if let Some(invoice) = effect.invoice {
+            state
+                .invoices
+                .insert(invoice.external_invoice_id.clone(), invoice);
+        }
+        Ok(EventRecorded::Applied)
     }
 }

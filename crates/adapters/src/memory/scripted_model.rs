@@ -289,6 +289,7 @@ mod tests {
                     parameters: serde_json::json!({}),
                 })
                 .collect(),
+            max_output_tokens: None,
         }
     }
 

@@ -17,9 +17,15 @@ use async_openai::types::chat::{
 };
 use serde::Deserialize;
 
+use super::TokenLimitField;
+
 /// The request body: streamed, with usage in the last chunk, tools as JSON
-/// Schema functions (omitted when there are none: an empty list is refused).
-pub(super) fn request_body(request: &ModelRequest) -> CreateChatCompletionRequest {
+/// Schema functions (omitted when there are none: an empty list is refused),
+/// and the call's output cap in the field the server reads.
+pub(super) fn request_body(
+    request: &ModelRequest,
+    cap_field: TokenLimitField,
+) -> CreateChatCompletionRequest {
     let tools = (!request.tools.is_empty()).then(|| {
         request
             .tools
@@ -36,7 +42,7 @@ pub(super) fn request_body(request: &ModelRequest) -> CreateChatCompletionReques
             })
             .collect()
     });
-    CreateChatCompletionRequest {
+    let mut body = CreateChatCompletionRequest {
         model: request.model.clone(),
         messages: request.messages.iter().map(message).collect(),
         stream: Some(true),
@@ -46,7 +52,16 @@ pub(super) fn request_body(request: &ModelRequest) -> CreateChatCompletionReques
         }),
         tools,
         ..Default::default()
+    };
+    match cap_field {
+        TokenLimitField::MaxCompletionTokens => {
+            body.max_completion_tokens = request.max_output_tokens;
+        }
+        // Deprecated by OpenAI, still the only one some servers read.
+        #[allow(deprecated)]
+        TokenLimitField::MaxTokens => body.max_tokens = request.max_output_tokens,
     }
+    body
 }
 
 fn message(message: &ChatMessage) -> ChatCompletionRequestMessage {

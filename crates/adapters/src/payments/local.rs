@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use agents_domain::billing::{
-    GatewayError, GatewaySubscription, NewGatewaySubscription, PaymentGateway, SubscriptionChange,
-    SubscriptionStatus,
+    GatewayError, GatewaySubscription, MeterEvent, NewCustomer, NewGatewaySubscription,
+    PaymentGateway, SubscriptionChange, SubscriptionStatus,
 };
 use agents_domain::clock::Clock;
 use async_trait::async_trait;
@@ -44,6 +44,11 @@ fn no_processor() -> GatewayError {
 impl PaymentGateway for LocalGateway {
     fn name(&self) -> &'static str {
         "local"
+    }
+
+    /// No processor, no customers.
+    async fn create_customer(&self, _request: NewCustomer) -> Result<Option<String>, GatewayError> {
+        Ok(None)
     }
 
     async fn create_subscription(
@@ -84,14 +89,7 @@ impl PaymentGateway for LocalGateway {
     }
 
     /// Our own usage records are the only meter: nothing to forward.
-    async fn report_usage(
-        &self,
-        _customer_id: &str,
-        _feature_key: &str,
-        _quantity: i64,
-        _idempotency_key: &str,
-        _at: OffsetDateTime,
-    ) -> Result<(), GatewayError> {
+    async fn report_usage(&self, _event: MeterEvent) -> Result<(), GatewayError> {
         Ok(())
     }
 }

@@ -11,12 +11,14 @@ pub(crate) use wire::{
 
 use std::time::Duration;
 
+use agents_domain::TenantId;
 use agents_domain::billing::{
-    GatewayError, GatewaySubscription, NewGatewaySubscription, PaymentGateway, SubscriptionChange,
+    GatewayError, GatewaySubscription, MeterEvent, NewCustomer, NewGatewaySubscription,
+    PaymentGateway, SubscriptionChange,
 };
 use async_trait::async_trait;
 use reqwest::Method;
-use time::OffsetDateTime;
+use sha2::{Digest, Sha256};
 
 /// How to reach Stripe.
 #[derive(Clone)]
@@ -89,10 +91,53 @@ fn path_id(id: &str) -> Result<&str, GatewayError> {
     }
 }
 
+/// Stripe's limit on a meter event `identifier`.
+const MAX_IDENTIFIER: usize = 100;
+
+/// The first `chars` hex characters of SHA-256 over `value`.
+fn digest(value: &str, chars: usize) -> String {
+    let mut hex = hex::encode(Sha256::digest(value.as_bytes()));
+    hex.truncate(chars);
+    hex
+}
+
+/// The meter event `identifier` of a tenant's report: `{tenant}:{key}`, so
+/// two tenants using the same key are two events, and a retry of the same
+/// report the same one. A key too long for Stripe's 100 characters is
+/// replaced by its SHA-256 (hex, shortened to fit), still stable.
+pub(crate) fn meter_identifier(tenant: TenantId, idempotency_key: &str) -> String {
+    let plain = format!("{tenant}:{idempotency_key}");
+    if plain.len() <= MAX_IDENTIFIER {
+        return plain;
+    }
+    let prefix = format!("{tenant}:sha256:");
+    let room = MAX_IDENTIFIER.saturating_sub(prefix.len());
+    format!("{prefix}{}", digest(idempotency_key, room))
+}
+
 #[async_trait]
 impl PaymentGateway for StripeGateway {
     fn name(&self) -> &'static str {
         "stripe"
+    }
+
+    /// One customer per tenant. The idempotency key is derived from the
+    /// tenant (and the email sent), so concurrent or retried creations for
+    /// a tenant within Stripe's 24 hours get the same customer back.
+    async fn create_customer(&self, request: NewCustomer) -> Result<Option<String>, GatewayError> {
+        let tenant = request.tenant_id.to_string();
+        let mut form = vec![pair("metadata[tenant_id]", &tenant)];
+        if let Some(email) = &request.billing_email {
+            form.push(pair("email", email));
+        }
+        let email = request.billing_email.as_deref().unwrap_or_default();
+        let key = format!("customer-{tenant}-{}", digest(email, 16));
+        let customer: wire::Object = self
+            .call(Method::POST, "/v1/customers", &form, Some(&key))
+            .await?;
+        customer.id.map(Some).ok_or_else(|| {
+            GatewayError::Unavailable("Stripe created a customer without an id".into())
+        })
     }
 
     async fn create_subscription(
@@ -105,23 +150,11 @@ impl PaymentGateway for StripeGateway {
                 request.plan_code, request.plan_code
             ))
         })?;
-        let tenant = request.tenant_id.to_string();
-        let mut customer = vec![pair("metadata[tenant_id]", &tenant)];
-        if let Some(email) = &request.billing_email {
-            customer.push(pair("email", email));
-        }
-        let key = &request.idempotency_key;
-        let customer: wire::Object = self
-            .call(
-                Method::POST,
-                "/v1/customers",
-                &customer,
-                Some(&format!("{key}-customer")),
-            )
-            .await?;
-        let customer_id = customer.id.ok_or_else(|| {
-            GatewayError::Unavailable("Stripe created a customer without an id".into())
+        let customer_id = request.customer_id.clone().ok_or_else(|| {
+            GatewayError::Rejected("a Stripe subscription needs the tenant's customer".into())
         })?;
+        let tenant = request.tenant_id.to_string();
+        let key = &request.idempotency_key;
         let mut form = vec![
             pair("customer", &customer_id),
             pair("items[0][price]", &price),
@@ -187,28 +220,23 @@ impl PaymentGateway for StripeGateway {
     }
 
     /// One meter event; the meter's `event_name` is the feature key, and
-    /// `identifier` makes Stripe count a retried report once.
-    async fn report_usage(
-        &self,
-        customer_id: &str,
-        feature_key: &str,
-        quantity: i64,
-        idempotency_key: &str,
-        at: OffsetDateTime,
-    ) -> Result<(), GatewayError> {
+    /// the identifier (tenant and report key) makes Stripe count a retried
+    /// report once and two tenants' reports twice.
+    async fn report_usage(&self, event: MeterEvent) -> Result<(), GatewayError> {
+        let identifier = meter_identifier(event.tenant_id, &event.idempotency_key);
         let form = vec![
-            pair("event_name", feature_key),
-            pair("payload[stripe_customer_id]", customer_id),
-            pair("payload[value]", quantity),
-            pair("identifier", idempotency_key),
-            pair("timestamp", at.unix_timestamp()),
+            pair("event_name", &event.feature_key),
+            pair("payload[stripe_customer_id]", &event.customer_id),
+            pair("payload[value]", event.quantity),
+            pair("identifier", &identifier),
+            pair("timestamp", event.at.unix_timestamp()),
         ];
         let _: wire::Object = self
             .call(
                 Method::POST,
                 "/v1/billing/meter_events",
                 &form,
-                Some(&format!("meter-{idempotency_key}")),
+                Some(&format!("meter-{identifier}")),
             )
             .await?;
         Ok(())

@@ -59,8 +59,13 @@ impl StripeWebhookVerifier {
         }
     }
 
-    /// Checks the header against the payload at `now`.
+    /// Checks the header against the payload at `now`. An empty secret
+    /// verifies nothing: a signature made with a key everyone knows proves
+    /// nothing, so such a verifier refuses every delivery as unconfigured.
     fn check(&self, payload: &[u8], header: &str, now: OffsetDateTime) -> Result<(), WebhookError> {
+        if self.secret.trim_ascii().is_empty() {
+            return Err(WebhookError::NotConfigured);
+        }
         let mut timestamp = None;
         let mut signatures = Vec::new();
         for part in header.split(',') {
@@ -100,6 +105,9 @@ struct Event {
     id: String,
     #[serde(rename = "type")]
     kind: String,
+    /// Seconds since the epoch; events about one subscription are applied
+    /// in this order, so an event without it is not readable.
+    created: i64,
     data: EventData,
 }
 
@@ -161,6 +169,8 @@ impl WebhookVerifier for StripeWebhookVerifier {
         let header = signature.ok_or(WebhookError::InvalidSignature)?;
         self.check(payload, &header, now)?;
         let event: Event = serde_json::from_slice(payload).map_err(malformed)?;
+        let created = unix_time(Some(event.created))
+            .ok_or_else(|| malformed(format!("`created` {} is not a time", event.created)))?;
         let object = event.data.object;
         let kind = match event.kind.as_str() {
             "customer.subscription.updated" => {
@@ -175,7 +185,11 @@ impl WebhookVerifier for StripeWebhookVerifier {
             }
             _ => BillingEventKind::Ignored(event.kind),
         };
-        Ok(BillingEvent { id: event.id, kind })
+        Ok(BillingEvent {
+            id: event.id,
+            created,
+            kind,
+        })
     }
 }
 

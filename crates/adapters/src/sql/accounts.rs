@@ -318,8 +318,9 @@ impl AccountStore for SeaOrmAccountStore {
         &self,
         tenant: NewTenant,
         owner: UserId,
+        max_owned: Option<u32>,
     ) -> Result<Tenant, AccountError> {
-        members::create_tenant(&self.db, tenant, owner).await
+        members::create_tenant(&self.db, tenant, owner, max_owned).await
     }
 
     async fn ensure_tenant(&self, tenant: NewTenant) -> Result<Tenant, AccountError> {

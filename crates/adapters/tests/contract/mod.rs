@@ -4,6 +4,7 @@
 //! printed reason when Postgres is unreachable, unless `REQUIRE_POSTGRES=1`).
 #![allow(dead_code)]
 
+pub mod billing;
 pub mod postgres;
 
 use std::sync::Arc;

@@ -1,9 +1,12 @@
 //! Tenants and memberships, with roles checked on the server.
 
+use std::time::Duration;
+
 use agents_domain::FieldError;
 use agents_domain::account::{
     AccountError, Member, NewTenant, Role, Slug, Tenant, TenantName, TenantWithRole, User,
 };
+use agents_domain::limiter::RateDecision;
 use agents_domain::{StoreError, TenantId, UserId};
 
 use super::register::candidate_slug;
@@ -30,6 +33,18 @@ pub enum TenantError {
     /// The change would leave the tenant without an owner.
     #[error("a tenant must keep at least one owner")]
     LastOwner,
+    /// 409: the user already owns the most tenants allowed.
+    #[error("you already own {max} tenants, the most allowed")]
+    LimitReached {
+        /// `MAX_TENANTS_PER_USER`.
+        max: u32,
+    },
+    /// 429: the user created tenants too fast.
+    #[error("too many tenants created; retry later")]
+    RateLimited {
+        /// When the next creation is allowed.
+        retry_after: Duration,
+    },
     /// Infrastructure failure.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -42,6 +57,9 @@ impl From<AccountError> for TenantError {
             AccountError::SlugTaken => TenantError::SlugTaken,
             AccountError::AlreadyMember => TenantError::AlreadyMember,
             AccountError::LastOwner => TenantError::LastOwner,
+            // The store knows only that a limit was hit; callers that know
+            // it map this themselves.
+            AccountError::TenantLimitReached => TenantError::LimitReached { max: 0 },
             AccountError::Store(e) => TenantError::Store(e),
             other => TenantError::Store(StoreError::other(other.to_string())),
         }
@@ -102,7 +120,10 @@ impl AccountService {
         Ok(self.store.tenants_of(user).await?)
     }
 
-    /// Creates a tenant owned by `user`. Without a slug one is derived from the name.
+    /// Creates a tenant owned by `user`. Without a slug one is derived
+    /// from the name. Refused past `tenant_creates_per_hour` creations per
+    /// user, and when the user would own more than `max_tenants_per_user`
+    /// tenants (checked by the store in the creating transaction).
     pub async fn create_tenant(
         &self,
         user: UserId,
@@ -110,6 +131,13 @@ impl AccountService {
         slug: Option<&str>,
     ) -> Result<TenantWithRole, TenantError> {
         let name = TenantName::parse(name).map_err(|e| TenantError::Invalid(vec![e]))?;
+        self.count_tenant_creation(user).await?;
+        let max = self.settings.max_tenants_per_user;
+        let max_owned = (max > 0).then_some(max);
+        let limited = |err: AccountError| match err {
+            AccountError::TenantLimitReached => TenantError::LimitReached { max },
+            other => other.into(),
+        };
         let now = self.clock.now();
         let make = |slug: Slug| NewTenant {
             id: TenantId::new(),
@@ -119,7 +147,11 @@ impl AccountService {
         };
         if let Some(slug) = slug {
             let slug = Slug::parse(slug).map_err(|e| TenantError::Invalid(vec![e]))?;
-            let tenant = self.store.create_tenant(make(slug), user).await?;
+            let tenant = self
+                .store
+                .create_tenant(make(slug), user, max_owned)
+                .await
+                .map_err(limited)?;
             return Ok(owned(tenant));
         }
         let base = Slug::derive_base(name.as_str());
@@ -127,13 +159,39 @@ impl AccountService {
             let Some(slug) = candidate_slug(&base, attempt) else {
                 continue;
             };
-            match self.store.create_tenant(make(slug), user).await {
+            match self.store.create_tenant(make(slug), user, max_owned).await {
                 Ok(tenant) => return Ok(owned(tenant)),
                 Err(AccountError::SlugTaken) => continue,
-                Err(other) => return Err(other.into()),
+                Err(other) => return Err(limited(other)),
             }
         }
         Err(TenantError::SlugTaken)
+    }
+
+    /// Counts one tenant creation by `user` in the shared limiter. A
+    /// limiter that does not answer lets the creation through (logged):
+    /// the ownership limit still holds, and an outage of Redis must not
+    /// stop sign-ups of teams.
+    async fn count_tenant_creation(&self, user: UserId) -> Result<(), TenantError> {
+        let per_hour = self.settings.tenant_creates_per_hour;
+        if per_hour == 0 {
+            return Ok(());
+        }
+        let key = format!("tenant-create:{user}");
+        match self
+            .limiter
+            .hit(&key, per_hour, Duration::from_secs(3600))
+            .await
+        {
+            Ok(RateDecision::Allowed { .. }) => Ok(()),
+            Ok(RateDecision::Limited { retry_after }) => {
+                Err(TenantError::RateLimited { retry_after })
+            }
+            Err(error) => {
+                tracing::warn!(%user, %error, "tenant creation limiter unavailable; not counted");
+                Ok(())
+            }
+        }
     }
 
     /// Members of the caller's tenant (any member may list).

@@ -25,6 +25,11 @@ pub enum BillingServiceError {
     /// 409: the tenant already has a live subscription.
     #[error("the tenant already has a live subscription")]
     AlreadySubscribed,
+    /// 409: the subscription kept changing under this request (a webhook
+    /// or another request wrote it each time it was read); nothing of this
+    /// request was stored.
+    #[error("the subscription was changed concurrently")]
+    Conflict,
     /// 402/422/503 by kind: the payment processor refused or failed.
     #[error(transparent)]
     Payment(#[from] GatewayError),
@@ -42,6 +47,7 @@ impl From<BillingError> for BillingServiceError {
         match err {
             BillingError::NotFound => Self::SubscriptionNotFound,
             BillingError::AlreadySubscribed => Self::AlreadySubscribed,
+            BillingError::VersionConflict => Self::Conflict,
             BillingError::Store(e) => Self::Store(e),
         }
     }

@@ -1,6 +1,8 @@
 //! Plan limits on chat turns: one `messages` unit is consumed atomically
-//! when a turn starts (and given back if it fails), usage is recorded when
-//! it ends, and plan toggles switch tools off.
+//! when a turn starts (and given back if it fails), the `tokens` left in
+//! the window cap what the model may generate (a turn is refused when none
+//! are left), usage is recorded when it ends, and plan toggles switch tools
+//! off. Everything counts in the tenant's quota window.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -11,7 +13,6 @@ use agents_domain::billing::{Period, PlanFeature, QuotaDecision, UsageReport};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::period::current_period;
 use super::usage::Metered;
 use super::{BillingService, BillingServiceError};
 use crate::chat::{TurnGuard, TurnOutcome, TurnPermit, TurnRefused};
@@ -81,20 +82,27 @@ impl TurnGuard for BillingTurnGuard {
         let service = &self.service;
         let now = service.clock.now();
         let (subscription, plan) = service.plan_in_force(tenant).await.map_err(unavailable)?;
-        let period = current_period(subscription.as_ref(), now);
+        let period = service
+            .window(tenant, subscription.as_ref(), now)
+            .await
+            .map_err(unavailable)?;
         let messages = plan.as_ref().and_then(|p| p.feature(MESSAGES));
         let tokens = plan.as_ref().and_then(|p| p.feature(TOKENS));
-        // Tokens are only known after the turn: refuse once the counter has
-        // reached the limit. `used + 0 <= limit - 1` reads it without a bump.
+        // Tokens are only known after the turn: the model is asked for at
+        // most what is left, and nothing left refuses the turn.
+        let mut max_tokens = None;
         if let Some(token_limit) = limit(tokens) {
-            let decision = service
+            let used = service
                 .store
-                .consume_quota(tenant, TOKENS, period, 0, Some(token_limit - 1))
+                .quota_used(tenant, TOKENS, period)
                 .await
                 .map_err(unavailable)?;
-            if let QuotaDecision::Exceeded { .. } = decision {
+            let left = token_limit.saturating_sub(used);
+            if left <= 0 {
+                tracing::info!(%tenant, limit = token_limit, "chat refused: tokens limit reached");
                 return Err(refused(token_limit, TOKENS, period, now));
             }
+            max_tokens = Some(u32::try_from(left).unwrap_or(u32::MAX));
         }
         let decision = service
             .store
@@ -130,6 +138,7 @@ impl TurnGuard for BillingTurnGuard {
         };
         Ok(TurnPermit {
             disabled_tools,
+            max_tokens,
             reservation: serde_json::to_string(&reservation).ok(),
         })
     }
@@ -190,7 +199,9 @@ impl BillingTurnGuard {
             reported_at: now,
         };
         match service.store.record_usage(report).await {
-            Ok(_) => service.report_metered(&reservation.metered, feature, quantity, key, now),
+            Ok(_) => {
+                service.report_metered(tenant, &reservation.metered, feature, quantity, key, now)
+            }
             Err(error) => {
                 let error = BillingServiceError::from(error);
                 tracing::error!(%tenant, feature, %error, "could not record chat usage");

@@ -1,12 +1,14 @@
-//! A tenant's subscription: read, start, change, cancel. The processor is
-//! asked first and the store written after, so a processor failure leaves
-//! nothing behind; a store failure after a processor success is compensated.
+//! A tenant's subscription: read and start (changes and cancellation are in
+//! `changes`). The processor is asked first and the store written after, so
+//! a processor failure leaves nothing behind; a store failure after a
+//! processor success is compensated. A tenant has one processor customer,
+//! reused by every subscription, and one trial.
 
 use agents_domain::billing::{
-    GatewaySubscription, NewGatewaySubscription, Subscription, SubscriptionChange,
-    SubscriptionStatus,
+    BillingAccount, GatewaySubscription, NewCustomer, NewGatewaySubscription, ProcessorCustomer,
+    Subscription,
 };
-use agents_domain::{FieldError, SubscriptionId};
+use agents_domain::{FieldError, SubscriptionId, TenantId};
 
 use super::{BillingService, BillingServiceError, acting, managing};
 use crate::accounts::Caller;
@@ -37,7 +39,7 @@ pub struct SubscriptionPatch {
     pub seat_count: Option<i64>,
 }
 
-fn email(value: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String> {
+pub(super) fn email(value: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String> {
     let value = value?.trim();
     let valid = value.len() <= 256
         && !value.chars().any(char::is_whitespace)
@@ -53,7 +55,7 @@ fn email(value: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String> {
     Some(value.to_owned())
 }
 
-fn seats(value: Option<i64>, errors: &mut Vec<FieldError>) -> Option<i32> {
+pub(super) fn seats(value: Option<i64>, errors: &mut Vec<FieldError>) -> Option<i32> {
     let value = value?;
     match i32::try_from(value) {
         Ok(n) if n > 0 => Some(n),
@@ -64,7 +66,7 @@ fn seats(value: Option<i64>, errors: &mut Vec<FieldError>) -> Option<i32> {
     }
 }
 
-fn checked<T>(value: T, errors: Vec<FieldError>) -> Result<T, BillingServiceError> {
+pub(super) fn checked<T>(value: T, errors: Vec<FieldError>) -> Result<T, BillingServiceError> {
     if errors.is_empty() {
         Ok(value)
     } else {
@@ -73,7 +75,7 @@ fn checked<T>(value: T, errors: Vec<FieldError>) -> Result<T, BillingServiceErro
 }
 
 /// Copies what the processor reports onto the stored subscription.
-fn overlay(subscription: &mut Subscription, remote: &GatewaySubscription) {
+pub(super) fn overlay(subscription: &mut Subscription, remote: &GatewaySubscription) {
     subscription.status = remote.status;
     if remote.current_period_start.is_some() {
         subscription.current_period_start = remote.current_period_start;
@@ -121,15 +123,27 @@ impl BillingService {
         }
         let id = SubscriptionId::new();
         let seat_count = seat_count.or(plan.seat_included).unwrap_or(1);
+        let account = self.store.billing_account(tenant).await?;
+        let customer_id = self
+            .customer(tenant, &account, billing_email.clone())
+            .await?;
+        // A tenant gets one trial, whatever the plan: the store marks it
+        // used with the subscription that had it.
+        let trial_days = if account.trial_used {
+            None
+        } else {
+            plan.trial_days
+        };
         let remote = self
             .gateway
             .create_subscription(NewGatewaySubscription {
                 tenant_id: tenant,
+                customer_id: customer_id.clone(),
                 billing_email: billing_email.clone(),
                 plan_code: plan.code.clone(),
                 price_id: plan.stripe_price_id.clone(),
                 seat_count,
-                trial_days: plan.trial_days,
+                trial_days,
                 idempotency_key: format!("subscription-{id}"),
             })
             .await?;
@@ -143,7 +157,7 @@ impl BillingService {
             auto_renew: input.auto_renew.unwrap_or(true),
             billing_email,
             processor: Some(remote.processor.clone()),
-            processor_customer_id: remote.customer_id.clone(),
+            processor_customer_id: remote.customer_id.clone().or(customer_id),
             processor_subscription_id: remote.subscription_id.clone(),
             starts_at: now,
             current_period_start: remote.current_period_start,
@@ -154,6 +168,8 @@ impl BillingService {
             metadata: serde_json::json!({}),
             created_at: now,
             updated_at: now,
+            version: 0,
+            last_event_at: None,
         };
         match self.store.create_subscription(subscription).await {
             Ok(stored) => Ok(stored),
@@ -162,6 +178,43 @@ impl BillingService {
                 Err(err.into())
             }
         }
+    }
+
+    /// The tenant's customer at the configured processor: the stored one,
+    /// else one created now and stored (the first stored wins a race; a
+    /// customer created in vain is only logged). `None` for a processor
+    /// without customers.
+    async fn customer(
+        &self,
+        tenant: TenantId,
+        account: &BillingAccount,
+        billing_email: Option<String>,
+    ) -> Result<Option<String>, BillingServiceError> {
+        let processor = self.gateway.name();
+        if let Some(stored) = account
+            .customer
+            .as_ref()
+            .filter(|c| c.processor == processor)
+        {
+            return Ok(Some(stored.customer_id.clone()));
+        }
+        let request = NewCustomer {
+            tenant_id: tenant,
+            billing_email,
+        };
+        let Some(created) = self.gateway.create_customer(request).await? else {
+            return Ok(None);
+        };
+        let customer = ProcessorCustomer {
+            processor: processor.to_owned(),
+            customer_id: created.clone(),
+        };
+        let stored = self.store.save_customer(tenant, customer).await?;
+        if stored.customer_id != created {
+            tracing::warn!(%tenant, processor, customer = created,
+                "a concurrent request stored another customer for this tenant; this one is unused");
+        }
+        Ok(Some(stored.customer_id))
     }
 
     /// Undoes a processor subscription whose local row could not be written.
@@ -173,114 +226,5 @@ impl BillingService {
             tracing::error!(processor = remote.processor, subscription = id, %error,
                 "could not cancel a processor subscription left without a local row; cancel it by hand");
         }
-    }
-
-    /// Sends `change` to the processor when it manages the subscription.
-    async fn push_change(
-        &self,
-        subscription: &mut Subscription,
-        change: SubscriptionChange,
-    ) -> Result<(), BillingServiceError> {
-        let Some(remote_id) = self.remote_id(subscription)? else {
-            return Ok(());
-        };
-        let remote = self.gateway.update_subscription(&remote_id, change).await?;
-        overlay(subscription, &remote);
-        Ok(())
-    }
-
-    /// The processor's id of the subscription, when the processor manages
-    /// it; an error when that processor is not the configured one.
-    fn remote_id(
-        &self,
-        subscription: &Subscription,
-    ) -> Result<Option<String>, BillingServiceError> {
-        let Some(id) = subscription.processor_subscription_id.clone() else {
-            return Ok(None);
-        };
-        let processor = subscription.processor.clone().unwrap_or_default();
-        if processor != self.gateway.name() {
-            return Err(BillingServiceError::ProcessorNotConfigured(processor));
-        }
-        Ok(Some(id))
-    }
-
-    /// Changes plan, renewal, billing email or seats (owner/admin).
-    pub async fn update_subscription(
-        &self,
-        caller: &Caller,
-        patch: SubscriptionPatch,
-    ) -> Result<Subscription, BillingServiceError> {
-        managing(caller)?;
-        if patch == SubscriptionPatch::default() {
-            return Err(BillingServiceError::EmptyUpdate);
-        }
-        let mut errors = Vec::new();
-        let billing_email = email(patch.billing_email.as_deref(), &mut errors);
-        let seat_count = seats(patch.seat_count, &mut errors);
-        checked((), errors)?;
-        let mut subscription = self.subscription(caller).await?;
-        let plan = match &patch.plan_code {
-            Some(code) => Some(
-                self.store
-                    .plan(code)
-                    .await?
-                    .filter(|p| p.is_active)
-                    .ok_or_else(|| BillingServiceError::PlanNotFound(code.clone()))?,
-            ),
-            None => None,
-        };
-        let change = SubscriptionChange {
-            price_id: plan.as_ref().and_then(|p| p.stripe_price_id.clone()),
-            seat_count,
-            // Not renewing is what the processor calls cancelling at period end.
-            cancel_at_period_end: patch.auto_renew.map(|renew| !renew),
-        };
-        if change != SubscriptionChange::default() {
-            self.push_change(&mut subscription, change).await?;
-        }
-        if let Some(plan) = plan {
-            subscription.plan_id = plan.id;
-            subscription.plan_code = plan.code;
-        }
-        if let Some(renew) = patch.auto_renew {
-            subscription.auto_renew = renew;
-        }
-        subscription.billing_email = billing_email.or(subscription.billing_email);
-        subscription.seat_count = seat_count.or(subscription.seat_count);
-        subscription.updated_at = self.clock.now();
-        Ok(self.store.update_subscription(subscription).await?)
-    }
-
-    /// Cancels now (`canceled` at once) or at the period end (status kept,
-    /// `cancel_at` set) (owner/admin).
-    pub async fn cancel_subscription(
-        &self,
-        caller: &Caller,
-        at_period_end: bool,
-    ) -> Result<Subscription, BillingServiceError> {
-        managing(caller)?;
-        let mut subscription = self.subscription(caller).await?;
-        let now = self.clock.now();
-        if at_period_end {
-            let change = SubscriptionChange {
-                cancel_at_period_end: Some(true),
-                ..SubscriptionChange::default()
-            };
-            self.push_change(&mut subscription, change).await?;
-            subscription.cancel_at = subscription
-                .cancel_at
-                .or(subscription.current_period_end)
-                .or(Some(now));
-        } else {
-            if let Some(remote_id) = self.remote_id(&subscription)? {
-                let remote = self.gateway.cancel_subscription(&remote_id).await?;
-                overlay(&mut subscription, &remote);
-            }
-            subscription.status = SubscriptionStatus::Canceled;
-            subscription.cancel_at = Some(now);
-        }
-        subscription.updated_at = now;
-        Ok(self.store.update_subscription(subscription).await?)
     }
 }

@@ -1,13 +1,14 @@
 //! Billing use cases against mocks of both ports: compensation when the
-//! store refuses after the processor said yes, and webhook replay.
+//! store refuses after the processor said yes, one customer and one trial
+//! per tenant, and webhook replay.
 
 use std::sync::Arc;
 
 use agents_domain::account::{AccessClaims, Role, Tenant};
 use agents_domain::billing::{
-    BillingError, BillingEvent, BillingEventKind, GatewaySubscription, MockBillingStore,
-    MockPaymentGateway, MockWebhookVerifier, Plan, SubscriptionSnapshot, SubscriptionStatus,
-    WebhookError,
+    BillingAccount, BillingError, BillingEvent, BillingEventKind, EventRecorded,
+    GatewaySubscription, MockBillingStore, MockPaymentGateway, MockWebhookVerifier, Plan,
+    ProcessorCustomer, SubscriptionSnapshot, SubscriptionStatus, WebhookError,
 };
 use agents_domain::clock::SystemClock;
 use agents_domain::{PlanId, TenantId, UserId};
@@ -75,6 +76,9 @@ async fn a_store_conflict_after_the_processor_created_it_cancels_the_processor_s
     store.expect_plan().returning(|_| Ok(Some(plan())));
     store.expect_live_subscription().returning(|_| Ok(None));
     store
+        .expect_billing_account()
+        .returning(|_| Ok(account(true)));
+    store
         .expect_create_subscription()
         .times(1)
         .returning(|_| Err(BillingError::AlreadySubscribed));
@@ -110,6 +114,92 @@ async fn a_store_conflict_after_the_processor_created_it_cancels_the_processor_s
     );
 }
 
+fn account(trial_used: bool) -> BillingAccount {
+    BillingAccount {
+        customer: Some(ProcessorCustomer {
+            processor: "stripe".into(),
+            customer_id: "cus_1".into(),
+        }),
+        trial_used,
+    }
+}
+
+fn trial_plan() -> Plan {
+    Plan {
+        trial_days: Some(14),
+        ..plan()
+    }
+}
+
+async fn start(store: MockBillingStore, gateway: MockPaymentGateway) {
+    let service = BillingService::new(
+        Arc::new(store),
+        Arc::new(gateway),
+        Arc::new(SystemClock),
+        BillingSettings::default(),
+    );
+    let input = NewSubscription {
+        plan_code: "pro".into(),
+        ..Default::default()
+    };
+    service
+        .start_subscription(&owner(TenantId::new()), input)
+        .await
+        .expect("subscribed");
+}
+
+#[tokio::test]
+async fn a_tenant_with_a_customer_and_a_used_trial_reuses_the_one_and_gets_no_other() {
+    let mut store = MockBillingStore::new();
+    store.expect_plan().returning(|_| Ok(Some(trial_plan())));
+    store.expect_live_subscription().returning(|_| Ok(None));
+    store
+        .expect_billing_account()
+        .returning(|_| Ok(account(true)));
+    store.expect_save_customer().never();
+    store
+        .expect_create_subscription()
+        .withf(|s| s.processor_customer_id.as_deref() == Some("cus_1"))
+        .returning(Ok);
+    let mut gateway = MockPaymentGateway::new();
+    gateway.expect_name().return_const("stripe");
+    gateway.expect_create_customer().never();
+    gateway
+        .expect_create_subscription()
+        .withf(|r| r.customer_id.as_deref() == Some("cus_1") && r.trial_days.is_none())
+        .times(1)
+        .returning(|_| Ok(remote()));
+    start(store, gateway).await;
+}
+
+#[tokio::test]
+async fn a_new_tenant_gets_a_customer_stored_before_its_subscription_and_the_trial() {
+    let mut store = MockBillingStore::new();
+    store.expect_plan().returning(|_| Ok(Some(trial_plan())));
+    store.expect_live_subscription().returning(|_| Ok(None));
+    store
+        .expect_billing_account()
+        .returning(|_| Ok(BillingAccount::default()));
+    store
+        .expect_save_customer()
+        .withf(|_, c| c.customer_id == "cus_new" && c.processor == "stripe")
+        .times(1)
+        .returning(|_, c| Ok(c));
+    store.expect_create_subscription().returning(Ok);
+    let mut gateway = MockPaymentGateway::new();
+    gateway.expect_name().return_const("stripe");
+    gateway
+        .expect_create_customer()
+        .times(1)
+        .returning(|_| Ok(Some("cus_new".into())));
+    gateway
+        .expect_create_subscription()
+        .withf(|r| r.customer_id.as_deref() == Some("cus_new") && r.trial_days == Some(14))
+        .times(1)
+        .returning(|_| Ok(remote()));
+    start(store, gateway).await;
+}
+
 #[tokio::test]
 async fn a_replayed_event_id_is_not_applied_twice_and_bad_signatures_touch_nothing() {
     let mut verifier = MockWebhookVerifier::new();
@@ -118,6 +208,7 @@ async fn a_replayed_event_id_is_not_applied_twice_and_bad_signatures_touch_nothi
         .returning(|_, signature, _| match signature.as_deref() {
             Some("good") => Ok(BillingEvent {
                 id: "evt_1".into(),
+                created: OffsetDateTime::UNIX_EPOCH,
                 kind: BillingEventKind::SubscriptionUpdated(SubscriptionSnapshot {
                     processor_subscription_id: "sub_unknown".into(),
                     status: SubscriptionStatus::PastDue,
@@ -133,16 +224,21 @@ async fn a_replayed_event_id_is_not_applied_twice_and_bad_signatures_touch_nothi
     let mut store = MockBillingStore::new();
     let mut seen = false;
     store
-        .expect_mark_event_processed()
+        .expect_apply_event()
+        .withf(|e| e.event_id == "evt_1" && e.subscription.is_none() && e.invoice.is_none())
         .times(2)
-        .returning(move |_, _| {
+        .returning(move |_| {
             let first = !seen;
             seen = true;
-            Ok(first)
+            Ok(if first {
+                EventRecorded::Applied
+            } else {
+                EventRecorded::Duplicate
+            })
         });
     store
         .expect_subscription_by_processor_id()
-        .times(1)
+        .times(2)
         .returning(|_| Ok(None));
     let service = BillingService::new(
         Arc::new(store),

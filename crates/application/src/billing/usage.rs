@@ -1,11 +1,12 @@
 //! Usage: reports counted once per idempotency key, totals per feature with
 //! the plan's limits, and metered usage forwarded to the processor.
 
-use agents_domain::billing::{Period, Plan, Subscription, UsageRecorded, UsageReport};
+use agents_domain::billing::{
+    MeterEvent, Period, Plan, Subscription, UsageQuantity, UsageRecorded, UsageReport,
+};
 use agents_domain::{FieldError, TenantId};
 use time::OffsetDateTime;
 
-use super::period::current_period;
 use super::{BillingService, BillingServiceError, acting, managing};
 use crate::accounts::Caller;
 
@@ -14,7 +15,7 @@ use crate::accounts::Caller;
 pub struct UsageInput {
     /// Feature key (`messages`, `tokens`, ...).
     pub feature_key: String,
-    /// Amount, > 0.
+    /// Amount, 1 to 1,000,000.
     pub quantity: i64,
     /// Counts once per key and tenant.
     pub idempotency_key: Option<String>,
@@ -116,9 +117,9 @@ impl BillingService {
                 "must be 1-64 characters of letters, digits, `_`, `-`, `.`, `:`",
             ));
         }
-        if input.quantity <= 0 {
-            errors.push(FieldError::new("quantity", "must be greater than 0"));
-        }
+        let quantity = UsageQuantity::parse(input.quantity)
+            .map_err(|e| errors.push(e))
+            .ok();
         if let Some(key) = &input.idempotency_key
             && !key_ok(key, 128)
         {
@@ -129,16 +130,20 @@ impl BillingService {
         }
         let period = explicit_period(input.period_start, input.period_end, &mut errors);
         checked(errors)?;
+        let quantity = quantity.map_or(0, UsageQuantity::get);
         let now = self.clock.now();
         let subscription = self.store.live_subscription(tenant).await?;
-        let period = period.unwrap_or_else(|| current_period(subscription.as_ref(), now));
+        let period = match period {
+            Some(period) => period,
+            None => self.window(tenant, subscription.as_ref(), now).await?,
+        };
         let key = input.idempotency_key;
         let recorded = self
             .store
             .record_usage(UsageReport {
                 tenant_id: tenant,
                 feature_key: input.feature_key.clone(),
-                quantity: input.quantity,
+                quantity,
                 idempotency_key: key.clone(),
                 period,
                 reported_at: now,
@@ -154,7 +159,7 @@ impl BillingService {
             let plan = self.store.plan(&s.plan_code).await?;
             let key = key.unwrap_or_else(|| format!("usage-{}", uuid::Uuid::new_v4()));
             let metered = Metered::of(Some(s), plan.as_ref(), self.gateway.name());
-            self.report_metered(&metered, &input.feature_key, input.quantity, key, now);
+            self.report_metered(tenant, &metered, &input.feature_key, quantity, key, now);
         }
         Ok(recorded)
     }
@@ -172,8 +177,13 @@ impl BillingService {
         let period = explicit_period(start, end, &mut errors);
         checked(errors)?;
         let (subscription, plan) = self.plan_in_force(tenant).await?;
-        let period =
-            period.unwrap_or_else(|| current_period(subscription.as_ref(), self.clock.now()));
+        let period = match period {
+            Some(period) => period,
+            None => {
+                self.window(tenant, subscription.as_ref(), self.clock.now())
+                    .await?
+            }
+        };
         let totals = self.store.usage_totals(tenant, period).await?;
         let mut features: Vec<FeatureUsage> = plan
             .iter()
@@ -216,10 +226,11 @@ impl BillingService {
 
     /// Forwards usage of a metered feature to the processor in the
     /// background: the local record is the truth, the processor's meter
-    /// deduplicates by `idempotency_key`, and a slow processor must not
-    /// delay a chat answer or a usage report.
+    /// deduplicates by (tenant, `idempotency_key`), and a slow processor
+    /// must not delay a chat answer or a usage report.
     pub(super) fn report_metered(
         &self,
+        tenant: TenantId,
         metered: &Metered,
         feature_key: &str,
         quantity: i64,
@@ -233,13 +244,18 @@ impl BillingService {
             return;
         }
         let gateway = self.gateway.clone();
-        let feature = feature_key.to_owned();
+        let event = MeterEvent {
+            tenant_id: tenant,
+            customer_id: customer,
+            feature_key: feature_key.to_owned(),
+            quantity,
+            idempotency_key,
+            at,
+        };
         tokio::spawn(async move {
-            if let Err(error) = gateway
-                .report_usage(&customer, &feature, quantity, &idempotency_key, at)
-                .await
-            {
-                tracing::warn!(feature, %error, "metered usage not reported to the processor");
+            let feature = event.feature_key.clone();
+            if let Err(error) = gateway.report_usage(event).await {
+                tracing::warn!(%tenant, feature, %error, "metered usage not reported to the processor");
             }
         });
     }

@@ -25,7 +25,8 @@ pub enum ChatError {
     #[error("conversation not found")]
     ConversationNotFound,
     /// 429 `quota_exceeded`: the tenant's plan limit is reached (from the
-    /// turn guard); nothing was stored.
+    /// turn guard; nothing was stored), or its tokens ran out during the
+    /// run (the user message stays stored).
     #[error("{message}")]
     QuotaExceeded {
         /// What limit was hit, for the client.
@@ -81,6 +82,14 @@ impl From<RunError> for ChatError {
         match error {
             RunError::Llm(error) => error.into(),
             RunError::MaxTurnsExceeded { max_turns } => ChatError::MaxTurnsExceeded { max_turns },
+            // The turn started within the budget; its tool calls spent it.
+            // The user message stays stored, as after any failed run.
+            RunError::TokenBudgetExhausted => ChatError::QuotaExceeded {
+                message: "This tenant's plan ran out of tokens during this turn; upgrade the \
+                          plan or wait for the next period."
+                    .into(),
+                retry_after: None,
+            },
         }
     }
 }

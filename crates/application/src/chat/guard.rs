@@ -14,6 +14,10 @@ pub struct TurnPermit {
     /// Tools this tenant may not use (e.g. `tavily_search` when the plan
     /// turns web search off).
     pub disabled_tools: BTreeSet<String>,
+    /// Tokens the turn may still use (a plan's `tokens` budget left in the
+    /// window): no model call of the turn is asked for more, and the turn
+    /// stops once they are spent. `None`: no budget.
+    pub max_tokens: Option<u32>,
     /// Opaque handle the guard gets back in `after_turn` (e.g. the usage
     /// record to give back when the turn fails).
     pub reservation: Option<String>,

@@ -119,6 +119,7 @@ pub(super) async fn accept(
             message: prepared.message,
             context: ToolContext { scope },
             disabled_tools: permit.disabled_tools.clone(),
+            token_budget: permit.max_tokens,
         },
     })
 }

@@ -345,6 +345,7 @@ async fn the_turn_guard_can_refuse_disable_tools_and_is_told_the_usage() {
     limiting.expect_before_turn().returning(|_| {
         Ok(TurnPermit {
             disabled_tools: ["echo".to_owned()].into(),
+            max_tokens: Some(50),
             reservation: Some("r1".into()),
         })
     });
@@ -364,6 +365,11 @@ async fn the_turn_guard_can_refuse_disable_tools_and_is_told_the_usage() {
         .expect("answered");
     assert!(!reply.tools_available.contains(&"echo".to_owned()));
     assert!(!f.model.requests()[0].tools.iter().any(|t| t.name == "echo"));
+    assert_eq!(
+        f.model.requests()[0].max_output_tokens,
+        Some(50),
+        "the permit's tokens cap the model call"
+    );
 }
 
 #[tokio::test]

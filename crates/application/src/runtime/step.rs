@@ -65,10 +65,15 @@ impl<'a> RunLoop<'a> {
             self.messages[0] = ChatMessage::System {
                 content: self.agent.instructions.clone(),
             };
+            let max_output_tokens = match self.tokens_left() {
+                Some(0) => return Err(self.failure(RunError::TokenBudgetExhausted)),
+                left => left,
+            };
             let request = ModelRequest {
                 model: self.model(),
                 messages: self.messages.clone(),
                 tools: offer.specs.clone(),
+                max_output_tokens,
             };
             let turn = match self.call_model(request).await {
                 Ok(turn) => turn,
@@ -93,6 +98,13 @@ impl<'a> RunLoop<'a> {
             &self.runtime.catalog,
             &self.request.disabled_tools,
         )
+    }
+
+    /// What is left of the run's token budget after the calls made so far.
+    fn tokens_left(&self) -> Option<u32> {
+        self.request
+            .token_budget
+            .map(|budget| budget.saturating_sub(self.usage.total_tokens))
     }
 
     fn model(&self) -> String {

@@ -63,7 +63,7 @@ pub(crate) fn test_registry() -> ToolRegistry {
     registry
 }
 
-fn runtime(model: Arc<FakeModel>, max_turns: u32) -> AgentRuntime {
+pub(super) fn runtime(model: Arc<FakeModel>, max_turns: u32) -> AgentRuntime {
     let settings = RuntimeSettings {
         default_model: "test-model".into(),
         max_turns,
@@ -77,7 +77,7 @@ fn runtime(model: Arc<FakeModel>, max_turns: u32) -> AgentRuntime {
     )
 }
 
-fn request(disabled: &[&str]) -> RunRequest {
+pub(super) fn request(disabled: &[&str]) -> RunRequest {
     RunRequest {
         agent: "tester".into(),
         history: vec![],
@@ -93,10 +93,11 @@ fn request(disabled: &[&str]) -> RunRequest {
             .iter()
             .map(|t| t.to_string())
             .collect::<BTreeSet<_>>(),
+        token_budget: None,
     }
 }
 
-async fn run(
+pub(super) async fn run(
     runtime: &AgentRuntime,
     request: RunRequest,
 ) -> (Result<RunSummary, RunFailure>, Vec<RunEvent>) {

@@ -27,6 +27,9 @@ pub enum AccountError {
     /// The change would leave the tenant without an owner.
     #[error("a tenant must keep at least one owner")]
     LastOwner,
+    /// The user already owns as many tenants as allowed.
+    #[error("the user owns the most tenants allowed")]
+    TenantLimitReached,
     /// Infrastructure failure.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -103,9 +106,16 @@ pub trait AccountStore: Send + Sync {
     /// Whether a slug is taken.
     async fn slug_exists(&self, slug: &str) -> Result<bool, AccountError>;
 
-    /// Creates a tenant with `owner` as its owner. Errors: `SlugTaken`.
-    async fn create_tenant(&self, tenant: NewTenant, owner: UserId)
-    -> Result<Tenant, AccountError>;
+    /// Creates a tenant with `owner` as its owner. With `max_owned`, the
+    /// owner may then own at most that many tenants, counted in the same
+    /// transaction, so concurrent creations cannot pass the limit together.
+    /// Errors: `SlugTaken`, `TenantLimitReached`, `NotFound` (owner).
+    async fn create_tenant(
+        &self,
+        tenant: NewTenant,
+        owner: UserId,
+        max_owned: Option<u32>,
+    ) -> Result<Tenant, AccountError>;
 
     /// Finds a tenant by slug, creating it when absent (the `default` tenant
     /// of adopted data). Never fails on a concurrent creation.

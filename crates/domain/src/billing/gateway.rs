@@ -6,11 +6,41 @@ use time::OffsetDateTime;
 use super::SubscriptionStatus;
 use crate::TenantId;
 
+/// A customer to create at the processor for a tenant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewCustomer {
+    /// The tenant the customer pays for.
+    pub tenant_id: TenantId,
+    /// Where invoices go.
+    pub billing_email: Option<String>,
+}
+
+/// Metered usage to report to the processor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeterEvent {
+    /// The tenant that used it (part of the event's identity: two tenants'
+    /// reports never deduplicate each other).
+    pub tenant_id: TenantId,
+    /// The processor's customer billed.
+    pub customer_id: String,
+    /// The feature key (the processor's meter event name).
+    pub feature_key: String,
+    /// Amount.
+    pub quantity: i64,
+    /// The report's idempotency key within the tenant: the same key is the
+    /// same event, so a retried report is counted once.
+    pub idempotency_key: String,
+    /// When it was used.
+    pub at: OffsetDateTime,
+}
+
 /// A subscription to create at the processor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewGatewaySubscription {
     /// The subscribing tenant.
     pub tenant_id: TenantId,
+    /// The tenant's processor customer (from [`PaymentGateway::create_customer`]).
+    pub customer_id: Option<String>,
     /// Where invoices go.
     pub billing_email: Option<String>,
     /// Our plan code.
@@ -78,7 +108,12 @@ pub trait PaymentGateway: Send + Sync {
     /// The processor's name, stored in `processor`.
     fn name(&self) -> &'static str;
 
-    /// Creates the customer and the subscription.
+    /// Creates the tenant's customer; `None` for a processor without
+    /// customers (`local`). Called once per tenant: its id is stored and
+    /// reused by every later subscription.
+    async fn create_customer(&self, request: NewCustomer) -> Result<Option<String>, GatewayError>;
+
+    /// Creates the subscription for `request.customer_id`.
     async fn create_subscription(
         &self,
         request: NewGatewaySubscription,
@@ -97,13 +132,7 @@ pub trait PaymentGateway: Send + Sync {
         subscription_id: &str,
     ) -> Result<GatewaySubscription, GatewayError>;
 
-    /// Reports metered usage for the customer.
-    async fn report_usage(
-        &self,
-        customer_id: &str,
-        feature_key: &str,
-        quantity: i64,
-        idempotency_key: &str,
-        at: OffsetDateTime,
-    ) -> Result<(), GatewayError>;
+    /// Reports metered usage; the processor counts the same (tenant,
+    /// idempotency key) once.
+    async fn report_usage(&self, event: MeterEvent) -> Result<(), GatewayError>;
 }

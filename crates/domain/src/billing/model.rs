@@ -170,6 +170,12 @@ pub struct Subscription {
     pub created_at: OffsetDateTime,
     /// Last change.
     pub updated_at: OffsetDateTime,
+    /// The stored version this value was read at: every update is
+    /// conditional on it, so concurrent writers never overwrite each other.
+    pub version: i64,
+    /// `created` of the last processor event applied to it; older events
+    /// arriving late change nothing.
+    pub last_event_at: Option<OffsetDateTime>,
 }
 
 /// A half-open time range `[start, end)`.
@@ -179,6 +185,33 @@ pub struct Period {
     pub start: OffsetDateTime,
     /// Exclusive end.
     pub end: OffsetDateTime,
+}
+
+impl Period {
+    /// Whether `at` lies in `[start, end)`.
+    pub fn contains(&self, at: OffsetDateTime) -> bool {
+        self.start <= at && at < self.end
+    }
+}
+
+/// A tenant's customer at a payment processor, reused by every later
+/// subscription of the tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessorCustomer {
+    /// The processor (`stripe`).
+    pub processor: String,
+    /// The processor's customer id.
+    pub customer_id: String,
+}
+
+/// What billing remembers about a tenant across its subscriptions.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BillingAccount {
+    /// The tenant's processor customer, once one was created.
+    pub customer: Option<ProcessorCustomer>,
+    /// Whether a subscription with a trial was ever created: a tenant gets
+    /// one trial.
+    pub trial_used: bool,
 }
 
 /// A usage report.

@@ -54,6 +54,9 @@ pub enum BillingEventKind {
 pub struct BillingEvent {
     /// The processor's event id (each is applied at most once).
     pub id: String,
+    /// When the processor created the event: events about one subscription
+    /// are applied in this order.
+    pub created: OffsetDateTime,
     /// What happened.
     pub kind: BillingEventKind,
 }

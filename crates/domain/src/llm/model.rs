@@ -63,6 +63,9 @@ pub struct ModelRequest {
     pub messages: Vec<ChatMessage>,
     /// Tools the model may call.
     pub tools: Vec<ToolSpec>,
+    /// Most tokens the model may generate in this call (a `tokens` budget);
+    /// `None` leaves it to the provider.
+    pub max_output_tokens: Option<u32>,
 }
 
 /// Token counts of one model call.

@@ -107,6 +107,14 @@ impl From<TenantError> for ApiError {
                 "conflict",
                 "A tenant must keep at least one owner; promote another member first.",
             ),
+            TenantError::LimitReached { max } => ApiError::conflict(format!(
+                "You already own {max} tenants, the most one user may own."
+            )),
+            TenantError::RateLimited { retry_after } => ApiError::too_many(
+                "rate_limited",
+                "Too many tenants created; wait before creating another.",
+                retry_after.as_secs().max(1),
+            ),
             TenantError::Store(e) => e.into(),
         }
     }
@@ -226,6 +234,9 @@ impl From<BillingServiceError> for ApiError {
             }
             BillingServiceError::AlreadySubscribed => ApiError::conflict(
                 "This tenant already has a live subscription; change or cancel it instead.",
+            ),
+            BillingServiceError::Conflict => ApiError::conflict(
+                "The subscription was changed by another request while this one ran; retry.",
             ),
             BillingServiceError::Payment(e) => e.into(),
             BillingServiceError::ProcessorNotConfigured(processor) => {

@@ -94,12 +94,13 @@ async fn list_tenants(state: web::Data<AppState>, caller: AuthUser) -> ApiResult
     Ok(HttpResponse::Ok().json(tenants.iter().map(TenantBody::from).collect::<Vec<_>>()))
 }
 
-/// Creates a tenant owned by the caller.
+/// Creates a tenant owned by the caller (at most `MAX_TENANTS_PER_USER`
+/// owned, `RATE_LIMIT_TENANT_CREATE_PER_HOUR` created per hour).
 #[utoipa::path(
     tag = "tenants",
     security(("bearer" = [])),
     request_body = CreateTenantRequest,
-    responses((status = 201, body = TenantBody), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope))
+    responses((status = 201, body = TenantBody), (status = 409, body = ErrorEnvelope, description = "Slug taken, or the caller already owns MAX_TENANTS_PER_USER tenants"), (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope, description = "RATE_LIMIT_TENANT_CREATE_PER_HOUR reached"))
 )]
 #[post("/tenants")]
 async fn create_tenant(

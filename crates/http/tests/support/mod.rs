@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod api;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -156,16 +158,8 @@ pub fn state_with_model(
         Arc::new(SystemClock),
         ChatSettings::default(),
     );
-    // Cheap Argon2 parameters: the tests exercise the flow, not the cost.
-    let params = argon2::Params::new(1024, 1, 1, None).expect("argon2 params");
-    let hasher = Argon2Hasher::with_params(params, 2).expect("hasher");
-    let accounts = AccountService::new(
-        stores.accounts.clone(),
-        stores.refresh_tokens.clone(),
-        Arc::new(hasher),
-        Arc::new(jwt()),
-        Arc::new(InMemoryRateLimiter::new()),
-        Arc::new(SystemClock),
+    let accounts = account_service(
+        stores,
         AccountSettings {
             login_max_failures: 5,
             login_window: Duration::from_secs(60),
@@ -192,6 +186,23 @@ pub fn state_with_model(
         billing: None,
         chat_plan_limits: Arc::default(),
     }
+}
+
+/// The account use cases over `stores` with `settings`, an in-process
+/// limiter and cheap password hashing.
+pub fn account_service(stores: &Stores, settings: AccountSettings) -> AccountService {
+    // Cheap Argon2 parameters: the tests exercise the flow, not the cost.
+    let params = argon2::Params::new(1024, 1, 1, None).expect("argon2 params");
+    let hasher = Argon2Hasher::with_params(params, 2).expect("hasher");
+    AccountService::new(
+        stores.accounts.clone(),
+        stores.refresh_tokens.clone(),
+        Arc::new(hasher),
+        Arc::new(jwt()),
+        Arc::new(InMemoryRateLimiter::new()),
+        Arc::new(SystemClock),
+        settings,
+    )
 }
 
 pub fn state_with_probe(probe: Option<Arc<dyn HealthProbe>>) -> AppState {

@@ -189,3 +189,112 @@ fn the_acquire_timeout_defaults_to_two_seconds_and_the_python_pool_timeout_is_on
         Ok(())
     });
 }
+
+/// The secret settings, by environment name.
+const SECRET_KEYS: [&str; 7] = [
+    "SECRET_KEY",
+    "REDIS_URL",
+    "DATABASE_URL",
+    "OPENAI_API_KEY",
+    "TAVILY_API_KEY",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+];
+
+fn secrets_of(settings: &Settings) -> [Option<&Secret>; 7] {
+    [
+        settings.secret_key.as_ref(),
+        settings.redis_url.as_ref(),
+        settings.database_url.as_ref(),
+        settings.openai_api_key.as_ref(),
+        settings.tavily_api_key.as_ref(),
+        settings.stripe_secret_key.as_ref(),
+        settings.stripe_webhook_secret.as_ref(),
+    ]
+}
+
+#[test]
+fn an_empty_or_blank_secret_setting_is_unset_from_the_environment_and_the_file() {
+    Jail::expect_with(|jail| {
+        for (i, key) in SECRET_KEYS.iter().enumerate() {
+            jail.set_env(key, if i % 2 == 0 { "" } else { "  \t" });
+        }
+        let settings = load_in(jail).map_err(|e| e.to_string())?;
+        assert_eq!(secrets_of(&settings), [None; 7]);
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        let file: String = SECRET_KEYS
+            .iter()
+            .map(|k| format!("{} = \" \"\n", k.to_lowercase()))
+            .collect();
+        jail.create_file("agents.toml", &file)?;
+        let settings = load_in(jail).map_err(|e| e.to_string())?;
+        assert_eq!(secrets_of(&settings), [None; 7]);
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.set_env("STRIPE_SECRET_KEY", "sk_test_123");
+        jail.set_env("OPENAI_API_KEY", "sk-abc");
+        let settings = load_in(jail).map_err(|e| e.to_string())?;
+        assert_eq!(
+            settings.stripe_secret_key.as_ref().map(Secret::expose),
+            Some("sk_test_123")
+        );
+        assert_eq!(
+            settings.openai_api_key.as_ref().map(Secret::expose),
+            Some("sk-abc")
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn billing_with_stripe_refuses_to_start_without_a_webhook_secret() {
+    for webhook_secret in [None, Some(""), Some("   ")] {
+        Jail::expect_with(|jail| {
+            jail.set_env("ENABLE_BILLING", "true");
+            jail.set_env("STRIPE_SECRET_KEY", "sk_test_123");
+            if let Some(value) = webhook_secret {
+                jail.set_env("STRIPE_WEBHOOK_SECRET", value);
+            }
+            let err = load_in(jail).expect_err("must fail").to_string();
+            assert!(
+                err.starts_with("configuration error: STRIPE_WEBHOOK_SECRET"),
+                "{err}"
+            );
+            assert!(!err.contains('\n'), "{err}");
+            Ok(())
+        });
+    }
+    Jail::expect_with(|jail| {
+        // The local gateway (empty Stripe key) and billing off need none.
+        jail.set_env("ENABLE_BILLING", "true");
+        jail.set_env("STRIPE_SECRET_KEY", "");
+        load_in(jail).map_err(|e| e.to_string())?;
+        jail.set_env("ENABLE_BILLING", "false");
+        jail.set_env("STRIPE_SECRET_KEY", "sk_test_123");
+        load_in(jail).map_err(|e| e.to_string())?;
+        Ok(())
+    });
+}
+
+#[test]
+fn the_deploy_files_ship_no_empty_secret() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/");
+    for file in ["docker-compose.yml", "k8s/secret.yaml"] {
+        let text = std::fs::read_to_string(format!("{root}{file}")).expect("deploy file exists");
+        for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
+            if !SECRET_KEYS.contains(&key.trim()) {
+                continue;
+            }
+            let value = value.trim();
+            // `KEY:` alone passes the shell's value through, or nothing.
+            let empty = value == "\"\"" || value == "''" || value.ends_with(":-}");
+            assert!(!empty, "{file} ships an empty {}: {line}", key.trim());
+        }
+    }
+}

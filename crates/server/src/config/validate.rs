@@ -68,6 +68,17 @@ impl Settings {
         if self.default_plan.trim().is_empty() {
             fail("DEFAULT_PLAN", "expected a plan code")?;
         }
+        // Without it every Stripe webhook would be refused, or, worse, an
+        // empty key would verify signatures anyone can make.
+        if self.enable_billing
+            && self.stripe_secret_key.is_some()
+            && self.stripe_webhook_secret.is_none()
+        {
+            fail(
+                "STRIPE_WEBHOOK_SECRET",
+                "is required with ENABLE_BILLING=true and STRIPE_SECRET_KEY set (the endpoint's whsec_... signing secret)",
+            )?;
+        }
         Ok(())
     }
 }

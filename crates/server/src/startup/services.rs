@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use agents_adapters::auth::{Argon2Hasher, JwtConfig, JwtIssuer};
 use agents_adapters::limiter::{InMemoryRateLimiter, RedisRateLimiter};
-use agents_adapters::openai::{OpenAiChatModel, OpenAiSettings};
+use agents_adapters::openai::{OpenAiChatModel, OpenAiSettings, TokenLimitField};
 use agents_adapters::tavily::{TavilySearch, TavilySettings};
 use agents_application::accounts::{AccountService, AccountSettings};
 use agents_application::agents::{AgentCatalog, AgentDefinition, AgentService};
@@ -25,7 +25,7 @@ use agents_http::telemetry::MeteredTool;
 use agents_http::{AppInfo, AppState};
 
 use super::{StartupError, secrets, stores::Stores};
-use crate::config::Settings;
+use crate::config::{MaxTokensField, Settings};
 
 mod billing;
 
@@ -91,17 +91,17 @@ fn chat_model(settings: &Settings) -> Result<Option<Arc<dyn ChatModel>>, Startup
     let mut options = OpenAiSettings::new(settings.openai_base_url.clone(), key);
     options.timeout = Duration::from_secs_f64(settings.llm_timeout);
     options.retry.max_retries = settings.llm_max_retries;
+    options.token_limit_field = match settings.openai_max_tokens_field {
+        MaxTokensField::MaxCompletionTokens => TokenLimitField::MaxCompletionTokens,
+        MaxTokensField::MaxTokens => TokenLimitField::MaxTokens,
+    };
     let model = OpenAiChatModel::new(options)
         .map_err(|e| StartupError::Config(format!("OPENAI_BASE_URL: {e}")))?;
     Ok(Some(Arc::new(model)))
 }
 
 fn web_search(settings: &Settings) -> Result<Option<Arc<dyn WebSearch>>, StartupError> {
-    let Some(key) = settings
-        .tavily_api_key
-        .as_ref()
-        .filter(|k| !k.expose().is_empty())
-    else {
+    let Some(key) = settings.tavily_api_key.as_ref() else {
         return Ok(None);
     };
     let mut options = TavilySettings::new(key.expose().to_owned());
@@ -196,6 +196,8 @@ pub async fn build_services(
             ),
             login_max_failures: settings.login_max_failures,
             login_window: Duration::from_secs(settings.login_window_seconds),
+            max_tenants_per_user: settings.max_tenants_per_user,
+            tenant_creates_per_hour: settings.rate_limit_tenant_create_per_hour,
         },
     );
 

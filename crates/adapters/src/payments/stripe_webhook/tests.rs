@@ -17,7 +17,7 @@ fn now() -> OffsetDateTime {
 
 fn subscription_event() -> String {
     serde_json::json!({
-        "id": "evt_1", "type": "customer.subscription.updated",
+        "id": "evt_1", "type": "customer.subscription.updated", "created": 1_799_500_000,
         "data": {"object": {"id": "sub_1", "customer": "cus_1", "status": "past_due",
             "cancel_at": null, "trial_end": null,
             "items": {"data": [{"id": "si_1", "quantity": 3,
@@ -35,6 +35,7 @@ fn a_valid_signature_yields_the_event() {
         .verify(payload.as_bytes(), Some(header), now())
         .expect("verified");
     assert_eq!(event.id, "evt_1");
+    assert_eq!(event.created, unix_time(Some(1_799_500_000)).expect("time"));
     let BillingEventKind::SubscriptionUpdated(s) = event.kind else {
         panic!("not a subscription update: {:?}", event.kind);
     };
@@ -92,7 +93,9 @@ fn a_signed_but_malformed_payload_is_malformed() {
     let t = now().unix_timestamp();
     for payload in [
         "{not json",
-        r#"{"id":"evt_2","type":"invoice.paid","data":{"object":{"id":"in_1"}}}"#,
+        r#"{"id":"evt_2","type":"invoice.paid","created":1,"data":{"object":{"id":"in_1"}}}"#,
+        // Without `created` an event cannot be ordered.
+        r#"{"id":"evt_5","type":"customer.subscription.deleted","data":{"object":{"id":"sub_1","status":"canceled"}}}"#,
     ] {
         let header = format!("t={t},v1={}", sign(SECRET, t, payload));
         let result =
@@ -108,7 +111,7 @@ fn a_signed_but_malformed_payload_is_malformed() {
 fn invoices_are_read_from_the_current_api_shape_and_other_types_ignored() {
     let t = now().unix_timestamp();
     let payload = serde_json::json!({
-        "id": "evt_3", "type": "invoice.paid",
+        "id": "evt_3", "type": "invoice.paid", "created": 1_799_500_001,
         "data": {"object": {"id": "in_1", "amount_paid": 9900, "amount_due": 9900, "currency": "usd",
             "status": "paid", "hosted_invoice_url": "https://invoice.example/in_1",
             "period_start": 1_799_000_000, "period_end": 1_801_000_000,
@@ -128,7 +131,7 @@ fn invoices_are_read_from_the_current_api_shape_and_other_types_ignored() {
         (9900, "USD")
     );
 
-    let other = r#"{"id":"evt_4","type":"charge.refunded","data":{"object":{}}}"#;
+    let other = r#"{"id":"evt_4","type":"charge.refunded","created":1,"data":{"object":{}}}"#;
     let header = format!("t={t},v1={}", sign(SECRET, t, other));
     let event = StripeWebhookVerifier::new(SECRET)
         .verify(other.as_bytes(), Some(header), now())
@@ -137,4 +140,16 @@ fn invoices_are_read_from_the_current_api_shape_and_other_types_ignored() {
         event.kind,
         BillingEventKind::Ignored("charge.refunded".into())
     );
+}
+
+#[test]
+fn an_empty_secret_verifies_nothing_even_a_delivery_signed_with_the_empty_key() {
+    let payload = subscription_event();
+    let t = now().unix_timestamp();
+    for secret in ["", "  "] {
+        let header = format!("t={t},v1={}", sign(secret, t, &payload));
+        let refused =
+            StripeWebhookVerifier::new(secret).verify(payload.as_bytes(), Some(header), now());
+        assert_eq!(refused, Err(WebhookError::NotConfigured));
+    }
 }

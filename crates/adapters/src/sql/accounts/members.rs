@@ -13,13 +13,43 @@ use crate::sql::support::{
     all, begin_write, commit, exec, for_update, get, one, stmt, transact, ts, uuid,
 };
 
-/// Creates a tenant owned by `owner`.
+/// Creates a tenant owned by `owner`, who may then own at most
+/// `max_owned` tenants. The owner's user row is locked first (Postgres; on
+/// SQLite the write lock is held), so concurrent creations by one user
+/// count each other's tenants.
 pub(super) async fn create_tenant(
     db: &DatabaseConnection,
     tenant: NewTenant,
     owner: UserId,
+    max_owned: Option<u32>,
 ) -> Result<Tenant, AccountError> {
     let txn = begin_write(db).await?;
+    if let Some(max) = max_owned {
+        let b = txn_backend(&txn);
+        let lock = format!("SELECT id FROM users WHERE id = $1{}", for_update(b));
+        if one(&txn, stmt(b, &lock, vec![uuid(owner.as_uuid())]))
+            .await?
+            .is_none()
+        {
+            return Err(AccountError::NotFound);
+        }
+        let count = one(
+            &txn,
+            stmt(
+                b,
+                "SELECT COUNT(*) AS owned FROM tenant_memberships WHERE user_id = $1 AND role = $2",
+                vec![uuid(owner.as_uuid()), Value::from(Role::Owner.as_str())],
+            ),
+        )
+        .await?;
+        let owned: i64 = count
+            .map(|row| get(&row, "owned"))
+            .transpose()?
+            .unwrap_or(0);
+        if owned >= i64::from(max) {
+            return Err(AccountError::TenantLimitReached);
+        }
+    }
     let created = insert_tenant(&txn, &tenant).await?;
     // A missing owner is a foreign-key violation, mapped to NotFound.
     insert_membership(&txn, created.id, owner, Role::Owner, tenant.created_at).await?;

@@ -1,12 +1,12 @@
-//! Usage events (idempotent per tenant and key), quota counters bumped by
-//! one conditional `UPDATE`, and invoices upserted by processor id.
+//! Usage events (idempotent per tenant and key), their totals (saturating,
+//! never overflowing), and quota counters checked and bumped by one
+//! conditional upsert.
 
 use agents_domain::TenantId;
 use agents_domain::billing::{
-    BillingError, Invoice, Period, QuotaDecision, UsageRecorded, UsageReport, UsageTotal,
+    BillingError, Period, QuotaDecision, UsageRecorded, UsageReport, UsageTotal,
 };
-use sea_orm::{DatabaseConnection, Value};
-use uuid::Uuid;
+use sea_orm::{DatabaseConnection, DbBackend, Value};
 
 use crate::sql::support::{all, exec, get, one, opt_str, stmt, ts, uuid};
 
@@ -44,6 +44,16 @@ pub(super) async fn record(
     })
 }
 
+/// `SUM(quantity)` clamped to `i64::MAX`: Postgres sums `bigint` into an
+/// exact `numeric`; SQLite's `SUM` fails on overflow, so its `TOTAL`
+/// (exact below 2^53) is cast, which saturates.
+fn saturating_sum(b: DbBackend) -> &'static str {
+    match b {
+        DbBackend::Postgres => "CAST(LEAST(SUM(quantity), 9223372036854775807) AS BIGINT)",
+        _ => "CAST(TOTAL(quantity) AS INTEGER)",
+    }
+}
+
 /// Sums per feature of the events whose period starts within `period`.
 pub(super) async fn totals(
     db: &DatabaseConnection,
@@ -55,9 +65,12 @@ pub(super) async fn totals(
         db,
         stmt(
             b,
-            "SELECT feature_key, CAST(SUM(quantity) AS BIGINT) AS quantity FROM usage_events
-             WHERE tenant_id = $1 AND period_start >= $2 AND period_start < $3
-             GROUP BY feature_key ORDER BY feature_key",
+            &format!(
+                "SELECT feature_key, {} AS quantity FROM usage_events
+                 WHERE tenant_id = $1 AND period_start >= $2 AND period_start < $3
+                 GROUP BY feature_key ORDER BY feature_key",
+                saturating_sum(b)
+            ),
             vec![
                 uuid(tenant.as_uuid()),
                 ts(b, period.start),
@@ -90,9 +103,11 @@ fn counter_key(
     ]
 }
 
-/// Makes sure the counter row exists, then adds `quantity` only if the
-/// result stays within the limit: one statement, so concurrent consumers
-/// serialise on the row and can never pass the limit together.
+/// Adds `quantity` to the counter in one upsert whose update only happens
+/// while the result stays within the limit, so concurrent consumers
+/// serialise on the row and can never pass the limit together. Written
+/// `used <= limit - quantity` so that no sum can overflow; the counter
+/// itself saturates.
 pub(super) async fn consume(
     db: &DatabaseConnection,
     tenant: TenantId,
@@ -101,31 +116,29 @@ pub(super) async fn consume(
     quantity: i64,
     hard_limit: Option<i64>,
 ) -> Result<QuotaDecision, BillingError> {
+    if let Some(limit) = hard_limit
+        && quantity > limit
+    {
+        return Ok(QuotaDecision::Exceeded { limit });
+    }
     let b = db.get_database_backend();
     let mut values = counter_key(tenant, feature_key, b, period);
     values.push(ts(b, period.end));
-    exec(
-        db,
-        stmt(
-            b,
-            "INSERT INTO usage_counters (tenant_id, feature_key, period_start, period_end, used)
-             VALUES ($1, $2, $3, $4, 0) ON CONFLICT (tenant_id, feature_key, period_start) DO NOTHING",
-            values,
-        ),
-    )
-    .await?;
-    let mut values = counter_key(tenant, feature_key, b, period);
     values.push(Value::from(quantity));
     let guard = match hard_limit {
         Some(limit) => {
             values.push(Value::from(limit));
-            " AND used + $4 <= $5"
+            " WHERE usage_counters.used <= $6 - excluded.used"
         }
         None => "",
     };
     let sql = format!(
-        "UPDATE usage_counters SET used = used + $4
-         WHERE tenant_id = $1 AND feature_key = $2 AND period_start = $3{guard} RETURNING used"
+        "INSERT INTO usage_counters (tenant_id, feature_key, period_start, period_end, used)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (tenant_id, feature_key, period_start) DO UPDATE
+         SET used = CASE WHEN usage_counters.used > 9223372036854775807 - excluded.used
+                         THEN 9223372036854775807 ELSE usage_counters.used + excluded.used END{guard}
+         RETURNING used"
     );
     match one(db, stmt(b, &sql, values)).await? {
         Some(row) => Ok(QuotaDecision::Granted {
@@ -135,6 +148,27 @@ pub(super) async fn consume(
             limit: hard_limit.unwrap_or(0),
         }),
     }
+}
+
+/// The counter's value, 0 when it does not exist yet.
+pub(super) async fn used(
+    db: &DatabaseConnection,
+    tenant: TenantId,
+    feature_key: &str,
+    period: Period,
+) -> Result<i64, BillingError> {
+    let b = db.get_database_backend();
+    let row = one(
+        db,
+        stmt(
+            b,
+            "SELECT used FROM usage_counters
+             WHERE tenant_id = $1 AND feature_key = $2 AND period_start = $3",
+            counter_key(tenant, feature_key, b, period),
+        ),
+    )
+    .await?;
+    Ok(row.map(|r| get(&r, "used")).transpose()?.unwrap_or(0))
 }
 
 /// Gives back `quantity`, never below zero.
@@ -154,42 +188,6 @@ pub(super) async fn release(
             b,
             "UPDATE usage_counters SET used = CASE WHEN used > $4 THEN used - $4 ELSE 0 END
              WHERE tenant_id = $1 AND feature_key = $2 AND period_start = $3",
-            values,
-        ),
-    )
-    .await?;
-    Ok(())
-}
-
-/// Inserts or updates an invoice by its processor id.
-pub(super) async fn upsert_invoice(
-    db: &DatabaseConnection,
-    invoice: Invoice,
-) -> Result<(), BillingError> {
-    let b = db.get_database_backend();
-    let values = vec![
-        uuid(Uuid::new_v4()),
-        uuid(invoice.subscription_id.as_uuid()),
-        ts(b, invoice.period.start),
-        ts(b, invoice.period.end),
-        Value::from(invoice.amount_cents),
-        Value::from(invoice.currency.as_str()),
-        Value::from(invoice.status.as_str()),
-        Value::from(invoice.external_invoice_id.as_str()),
-        opt_str(invoice.hosted_invoice_url.as_deref()),
-        ts(b, time::OffsetDateTime::now_utc()),
-    ];
-    exec(
-        db,
-        stmt(
-            b,
-            "INSERT INTO subscription_invoices (id, subscription_id, period_start, period_end, amount_cents,
-                 currency, status, external_invoice_id, hosted_invoice_url, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-             ON CONFLICT (external_invoice_id) DO UPDATE SET status = excluded.status,
-                 amount_cents = excluded.amount_cents, currency = excluded.currency,
-                 period_start = excluded.period_start, period_end = excluded.period_end,
-                 hosted_invoice_url = excluded.hosted_invoice_url",
             values,
         ),
     )

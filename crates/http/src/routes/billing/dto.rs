@@ -189,7 +189,8 @@ fn yes() -> bool {
 pub struct UsageRequest {
     /// Feature key.
     pub feature_key: String,
-    /// Amount, > 0.
+    /// Amount, 1 to 1,000,000 (else 422 naming `quantity`).
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub quantity: i64,
     /// The same key counts once.
     #[serde(default)]
@@ -286,6 +287,8 @@ impl From<UsageSummary> for UsageBody {
 pub struct WebhookBody {
     /// Always true once verified.
     pub received: bool,
-    /// `applied`, `duplicate` or `ignored`.
+    /// `applied`; `duplicate` (its id was processed before); `ignored`
+    /// (unknown type or subscription, older than the last event applied to
+    /// its subscription, or about a subscription that has ended).
     pub status: String,
 }

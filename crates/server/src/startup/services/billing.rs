@@ -74,6 +74,8 @@ pub async fn billing_service(
         Some(secret) => {
             service = service.with_webhooks(Arc::new(StripeWebhookVerifier::new(secret.expose())));
         }
+        // Only reachable with the local gateway: configuration refuses the
+        // Stripe gateway without a webhook secret.
         None => tracing::warn!("STRIPE_WEBHOOK_SECRET is not set: Stripe webhooks will be refused"),
     }
     service
