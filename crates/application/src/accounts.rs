@@ -28,6 +28,12 @@ pub struct AccountSettings {
     pub login_max_failures: u32,
     /// The failure-counting window.
     pub login_window: Duration,
+    /// How long an address a login succeeded from stays exempt from the
+    /// account's failure count (zero: never exempt).
+    pub login_known_address_ttl: Duration,
+    /// How long a used refresh token may be presented again to get the same
+    /// successor (zero: any second use revokes the login).
+    pub refresh_reuse_grace: Duration,
 }
 
 impl Default for AccountSettings {
@@ -36,6 +42,8 @@ impl Default for AccountSettings {
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             login_max_failures: 5,
             login_window: Duration::from_secs(900),
+            login_known_address_ttl: Duration::from_secs(30 * 24 * 3600),
+            refresh_reuse_grace: Duration::from_secs(30),
         }
     }
 }

@@ -196,6 +196,12 @@ pub async fn build_services(
             ),
             login_max_failures: settings.login_max_failures,
             login_window: Duration::from_secs(settings.login_window_seconds),
+            login_known_address_ttl: Duration::from_secs(
+                u64::from(settings.login_known_address_days) * 24 * 3600,
+            ),
+            refresh_reuse_grace: Duration::from_secs(u64::from(
+                settings.refresh_token_grace_seconds,
+            )),
         },
     );
 
