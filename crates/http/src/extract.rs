@@ -4,5 +4,5 @@
 mod caller;
 mod client_addr;
 
-pub use caller::{AuthUser, BearerToken, TenantCaller, tenant_ref};
+pub use caller::{AuthUser, BearerToken, TenantCaller, path_member, tenant_ref};
 pub use client_addr::{ClientAddr, TrustedProxies};

@@ -17,7 +17,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub use dto::*;
 
 use crate::error::{ApiError, ApiResult, ErrorEnvelope};
-use crate::extract::{BearerToken, tenant_ref};
+use crate::extract::{BearerToken, path_member};
 use crate::state::AppState;
 
 /// The billing service; absent only if the routes were mounted by hand
@@ -31,10 +31,7 @@ fn service(state: &AppState) -> ApiResult<Arc<BillingService>> {
 
 /// Authenticates the caller as a member of the path's tenant (403 otherwise).
 async fn member_of(state: &AppState, token: &BearerToken, tenant: &str) -> ApiResult<Caller> {
-    Ok(state
-        .accounts
-        .authenticate(&token.0, &tenant_ref(tenant))
-        .await?)
+    path_member(state, token, tenant).await
 }
 
 /// Every plan with its features.

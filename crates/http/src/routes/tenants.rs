@@ -11,7 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::TenantBody;
 use crate::error::{ApiError, ApiResult, ErrorEnvelope};
-use crate::extract::{AuthUser, BearerToken, tenant_ref};
+use crate::extract::{AuthUser, BearerToken, path_member};
 use crate::state::AppState;
 
 /// New tenant body.
@@ -80,10 +80,7 @@ fn parse_user_id(value: &str) -> Result<UserId, ApiError> {
 
 /// Authenticates the caller as a member of the path's tenant (403 otherwise).
 async fn member_of(state: &AppState, token: &BearerToken, tenant: &str) -> ApiResult<Caller> {
-    Ok(state
-        .accounts
-        .authenticate(&token.0, &tenant_ref(tenant))
-        .await?)
+    path_member(state, token, tenant).await
 }
 
 /// The caller's tenants and roles.
