@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiResult, ErrorEnvelope};
-use crate::extract::{AuthUser, ClientAddr};
+use crate::extract::{AuthUser, ClientAddr, Json};
 use crate::ratelimit::ClientRateLimited;
 use crate::state::AppState;
 
@@ -160,7 +160,7 @@ pub struct MeResponse {
 async fn register(
     _limited: ClientRateLimited,
     state: web::Data<AppState>,
-    body: web::Json<RegisterRequest>,
+    body: Json<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let registered = state
@@ -204,7 +204,7 @@ async fn token(
     _limited: ClientRateLimited,
     state: web::Data<AppState>,
     client: ClientAddr,
-    body: web::Json<TokenRequest>,
+    body: Json<TokenRequest>,
 ) -> ApiResult<HttpResponse> {
     let pair = state
         .accounts
@@ -227,7 +227,7 @@ async fn token(
 async fn refresh(
     _limited: ClientRateLimited,
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: Json<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
     let pair = state.accounts.refresh(&body.refresh_token).await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(pair)))
@@ -246,7 +246,7 @@ async fn refresh(
 async fn logout(
     _limited: ClientRateLimited,
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: Json<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
     state.accounts.logout(&body.refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())

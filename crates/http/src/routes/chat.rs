@@ -9,7 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::sse;
 use crate::error::{ApiError, ApiResult, ErrorEnvelope};
-use crate::extract::TenantCaller;
+use crate::extract::{Json, TenantCaller};
 use crate::ratelimit::RateLimitPolicy;
 use crate::state::AppState;
 use crate::telemetry::ChatTurnMetrics;
@@ -25,10 +25,11 @@ pub struct ChatBody {
     /// Agent to start with; unknown names fall back to `triage`.
     #[serde(default)]
     pub agent_type: Option<String>,
-    /// Accepted for compatibility with the Python service; not sent to the model.
+    /// An object when present (null counts as absent); accepted for
+    /// compatibility with the Python service, not sent to the model.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
-    pub context: Option<serde_json::Value>,
+    pub context: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl From<ChatBody> for ChatRequest {
@@ -170,7 +171,7 @@ async fn chat(
     state: web::Data<AppState>,
     limits: web::Data<RateLimitPolicy>,
     caller: TenantCaller,
-    body: web::Json<ChatBody>,
+    body: Json<ChatBody>,
 ) -> ApiResult<HttpResponse> {
     let scope = scope(&caller)?;
     let plan_limit = plan_chat_limit(&state, scope.tenant_id).await?;
@@ -208,7 +209,7 @@ async fn chat_stream(
     state: web::Data<AppState>,
     limits: web::Data<RateLimitPolicy>,
     caller: TenantCaller,
-    body: web::Json<ChatBody>,
+    body: Json<ChatBody>,
 ) -> ApiResult<HttpResponse> {
     let scope = scope(&caller)?;
     let plan_limit = plan_chat_limit(&state, scope.tenant_id).await?;

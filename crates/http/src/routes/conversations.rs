@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiError, ApiResult, ErrorEnvelope};
-use crate::extract::TenantCaller;
+use crate::extract::{Query, TenantCaller};
 use crate::state::AppState;
 
 /// Paging.
@@ -118,7 +118,7 @@ fn key(raw: &str) -> ApiResult<ConversationKey> {
 async fn list(
     state: web::Data<AppState>,
     caller: TenantCaller,
-    query: web::Query<ListQuery>,
+    query: Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = page_request(query.page, query.limit)?;
     let page = state.conversations.list(scope(&caller)?, page).await?;
@@ -149,7 +149,7 @@ async fn list(
 async fn search(
     state: web::Data<AppState>,
     caller: TenantCaller,
-    query: web::Query<SearchQuery>,
+    query: Query<SearchQuery>,
 ) -> ApiResult<HttpResponse> {
     let hits = state
         .conversations

@@ -11,7 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::TenantBody;
 use crate::error::{ApiError, ApiResult, ErrorEnvelope};
-use crate::extract::{AuthUser, BearerToken, path_member};
+use crate::extract::{AuthUser, BearerToken, Json, path_member};
 use crate::state::AppState;
 
 /// New tenant body.
@@ -102,7 +102,7 @@ async fn list_tenants(state: web::Data<AppState>, caller: AuthUser) -> ApiResult
 async fn create_tenant(
     state: web::Data<AppState>,
     caller: AuthUser,
-    body: web::Json<CreateTenantRequest>,
+    body: Json<CreateTenantRequest>,
 ) -> ApiResult<HttpResponse> {
     let tenant = state
         .accounts
@@ -147,7 +147,7 @@ async fn add_member(
     state: web::Data<AppState>,
     token: BearerToken,
     path: web::Path<String>,
-    body: web::Json<AddMemberRequest>,
+    body: Json<AddMemberRequest>,
 ) -> ApiResult<HttpResponse> {
     let role = parse_role(&body.role)?;
     let caller = member_of(&state, &token, &path).await?;
@@ -171,7 +171,7 @@ async fn change_role(
     state: web::Data<AppState>,
     token: BearerToken,
     path: web::Path<(String, String)>,
-    body: web::Json<ChangeRoleRequest>,
+    body: Json<ChangeRoleRequest>,
 ) -> ApiResult<HttpResponse> {
     let (tenant, user) = path.into_inner();
     let role = parse_role(&body.role)?;
