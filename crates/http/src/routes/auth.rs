@@ -17,13 +17,17 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
     /// 3-50 characters of `[A-Za-z0-9_.-]`.
+    #[schema(min_length = 3, max_length = 50, pattern = r"^[A-Za-z0-9_.-]+$")]
     pub username: String,
-    /// A valid email address.
+    /// A valid email address (at most 254 characters).
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// 8-128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
-    /// Optional display name.
+    /// Optional display name: 1-128 characters after trimming.
     #[serde(default)]
+    #[schema(pattern = r"^\s*\S([\s\S]{0,126}\S)?\s*$")]
     pub display_name: Option<String>,
 }
 
@@ -55,7 +59,20 @@ pub struct TenantBody {
     /// Name.
     pub name: String,
     /// The caller's role.
+    #[schema(value_type = RoleName)]
     pub role: String,
+}
+
+/// A role in a tenant: `owner` > `admin` > `viewer`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleName {
+    /// Full control.
+    Owner,
+    /// Manages members (not owners) and billing.
+    Admin,
+    /// Reads the tenant's data.
+    Viewer,
 }
 
 impl From<&TenantWithRole> for TenantBody {
@@ -100,6 +117,7 @@ pub struct TokenResponse {
     /// JWT access token.
     pub access_token: String,
     /// Always `bearer`.
+    #[schema(pattern = "^bearer$")]
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: i64,

@@ -121,7 +121,7 @@ async fn update_subscription(
     tag = "billing",
     security(("bearer" = [])),
     params(("tenant_id" = String, Path, description = "Tenant id or slug")),
-    request_body(content = Option<CancelRequest>, description = "Optional; `cancel_at_period_end` defaults to true"),
+    request_body(content = Option<CancelRequest>, description = "Optional (no body: `cancel_at_period_end` is true)"),
     responses((status = 200, body = SubscriptionBody), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope))
 )]
 #[post("/billing/tenants/{tenant_id}/subscription/cancel")]

@@ -18,9 +18,11 @@ use crate::telemetry::ChatTurnMetrics;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ChatBody {
     /// 1 to 32,000 characters after trimming.
+    #[schema(pattern = r"^\s*\S([\s\S]{0,31998}\S)?\s*$")]
     pub message: String,
     /// Continue this conversation (absent: a new one). 1-255 of `[A-Za-z0-9._:-]`.
     #[serde(default)]
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,255}$")]
     pub conversation_id: Option<String>,
     /// Agent to start with; unknown names fall back to `triage`.
     #[serde(default)]
@@ -44,7 +46,7 @@ impl From<ChatBody> for ChatRequest {
 
 /// Token counts of a turn.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct UsageBody {
+pub struct TokenUsageBody {
     /// Input tokens.
     pub prompt_tokens: u32,
     /// Output tokens.
@@ -77,7 +79,7 @@ pub struct ChatMetadata {
     /// Handoffs as `from->to`.
     pub handoffs: Vec<String>,
     /// Token usage.
-    pub usage: UsageBody,
+    pub usage: TokenUsageBody,
 }
 
 /// The answer.
@@ -95,8 +97,8 @@ pub struct ChatResponse {
     pub metadata: ChatMetadata,
 }
 
-pub(super) fn usage_body(usage: agents_domain::llm::TokenUsage) -> UsageBody {
-    UsageBody {
+pub(super) fn usage_body(usage: agents_domain::llm::TokenUsage) -> TokenUsageBody {
+    TokenUsageBody {
         prompt_tokens: usage.prompt_tokens,
         completion_tokens: usage.completion_tokens,
         total_tokens: usage.total_tokens,

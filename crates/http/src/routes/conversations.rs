@@ -16,17 +16,21 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ListQuery {
     /// Page number, from 1.
+    #[param(minimum = 1)]
     pub page: Option<u64>,
     /// Items per page, 1-100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
 }
 
 /// Search.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct SearchQuery {
-    /// Text to find (1-200 characters).
+    /// Text to find: 1-200 characters after trimming.
+    #[param(pattern = r"^\s*\S([\s\S]{0,198}\S)?\s*$")]
     pub q: String,
     /// Maximum results, 1-100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
 }
 
@@ -59,7 +63,8 @@ pub struct SearchHitBody {
 /// One message.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MessageBody {
-    /// `user` or `assistant`.
+    /// `user` or `assistant` (`system` and `tool` in adopted histories).
+    #[schema(pattern = "^(user|assistant|system|tool)$")]
     pub role: String,
     /// Text.
     pub content: String,
@@ -169,7 +174,7 @@ async fn search(
 #[utoipa::path(
     tag = "conversations",
     security(("bearer" = [])),
-    params(("conversation_id" = String, Path, description = "Conversation id")),
+    params(("conversation_id" = String, Path, description = "Conversation id: 1-255 characters of `[A-Za-z0-9._:-]`", pattern = "^[A-Za-z0-9._:-]{1,255}$")),
     responses((status = 200, body = ConversationBody), (status = 404, body = ErrorEnvelope))
 )]
 #[get("/conversations/{conversation_id}")]
@@ -204,7 +209,7 @@ async fn get_one(
 #[utoipa::path(
     tag = "conversations",
     security(("bearer" = [])),
-    params(("conversation_id" = String, Path, description = "Conversation id")),
+    params(("conversation_id" = String, Path, description = "Conversation id: 1-255 characters of `[A-Za-z0-9._:-]`", pattern = "^[A-Za-z0-9._:-]{1,255}$")),
     responses((status = 204), (status = 404, body = ErrorEnvelope))
 )]
 #[delete("/conversations/{conversation_id}")]

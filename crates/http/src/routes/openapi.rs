@@ -2,6 +2,8 @@
 //! `/docs`, the interactive page over it, with its assets compiled into the
 //! binary (works offline; no CDN).
 
+mod responses;
+
 use std::sync::Arc;
 
 use actix_web::http::header;
@@ -9,9 +11,18 @@ use actix_web::{HttpResponse, get, web};
 use utoipa::openapi::OpenApi;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-/// The OpenAPI document, built once per worker from the mounted routes.
+/// The OpenAPI document as served: built once per worker from the mounted
+/// routes and completed (see [`complete`]).
 #[derive(Clone)]
-pub struct OpenApiDoc(pub Arc<OpenApi>);
+pub struct OpenApiDoc(pub Arc<serde_json::Value>);
+
+/// The collected document as JSON, completed with the answers every
+/// operation of a kind can give (see [`responses`]).
+pub fn complete(doc: &OpenApi) -> serde_json::Value {
+    let mut value = serde_json::to_value(doc).unwrap_or_default();
+    responses::complete(&mut value);
+    value
+}
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/openapi.json";

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::auth::TenantBody;
+use super::auth::{RoleName, TenantBody};
 use crate::error::{ApiError, ApiResult, ErrorEnvelope};
 use crate::extract::{AuthUser, BearerToken, Json, path_member};
 use crate::state::AppState;
@@ -17,10 +17,13 @@ use crate::state::AppState;
 /// New tenant body.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateTenantRequest {
-    /// Display name.
+    /// Display name: 1-128 characters after trimming.
+    #[schema(pattern = r"^\s*\S([\s\S]{0,126}\S)?\s*$")]
     pub name: String,
-    /// Optional slug (derived from the name when absent).
+    /// Optional slug (derived from the name when absent): 3-64 characters
+    /// of `[a-z0-9-]`, not starting or ending with `-`, not reserved.
     #[serde(default)]
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")]
     pub slug: Option<String>,
 }
 
@@ -30,6 +33,7 @@ pub struct AddMemberRequest {
     /// The user to add.
     pub username_or_email: String,
     /// `owner`, `admin` or `viewer`.
+    #[schema(value_type = RoleName)]
     pub role: String,
 }
 
@@ -37,6 +41,7 @@ pub struct AddMemberRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ChangeRoleRequest {
     /// `owner`, `admin` or `viewer`.
+    #[schema(value_type = RoleName)]
     pub role: String,
 }
 
@@ -50,6 +55,7 @@ pub struct MemberBody {
     /// Email.
     pub email: String,
     /// Role.
+    #[schema(value_type = RoleName)]
     pub role: String,
     /// When they joined.
     #[serde(with = "time::serde::rfc3339")]

@@ -144,14 +144,16 @@ impl From<Subscription> for SubscriptionBody {
 pub struct StartSubscriptionRequest {
     /// The plan.
     pub plan_code: String,
-    /// Where invoices go.
+    /// Where invoices go (at most 256 characters).
     #[serde(default)]
+    #[schema(format = Email, max_length = 256)]
     pub billing_email: Option<String>,
     /// Default true.
     #[serde(default)]
     pub auto_renew: Option<bool>,
     /// Seats, > 0.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub seat_count: Option<i64>,
 }
 
@@ -164,11 +166,13 @@ pub struct UpdateSubscriptionRequest {
     /// Renew at period end.
     #[serde(default)]
     pub auto_renew: Option<bool>,
-    /// Where invoices go.
+    /// Where invoices go (at most 256 characters).
     #[serde(default)]
+    #[schema(format = Email, max_length = 256)]
     pub billing_email: Option<String>,
     /// Seats, > 0.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub seat_count: Option<i64>,
 }
 
@@ -187,18 +191,23 @@ fn yes() -> bool {
 /// `POST .../usage`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UsageRequest {
-    /// Feature key.
+    /// Feature key: 1-64 characters of `[A-Za-z0-9_.:-]`.
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$")]
     pub feature_key: String,
-    /// Amount, > 0.
+    /// Amount: 1 to 1,000,000 per report.
+    #[schema(minimum = 1, maximum = 1000000)]
     pub quantity: i64,
-    /// The same key counts once.
+    /// The same key counts once: 1-128 characters of `[A-Za-z0-9_.:-]`.
     #[serde(default)]
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,128}$")]
     pub idempotency_key: Option<String>,
     /// RFC 3339; with `period_end`; default the current period.
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub period_start: Option<OffsetDateTime>,
     /// RFC 3339, exclusive.
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub period_end: Option<OffsetDateTime>,
 }
 
@@ -207,9 +216,11 @@ pub struct UsageRequest {
 pub struct UsageQuery {
     /// RFC 3339; default the current period.
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>, format = DateTime)]
     pub period_start: Option<OffsetDateTime>,
     /// RFC 3339, exclusive.
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>, format = DateTime)]
     pub period_end: Option<OffsetDateTime>,
 }
 
