@@ -458,8 +458,8 @@ mod scenarios {
         );
         assert_error(
             &call(&app, add(&owner, "nobody", "viewer")).await,
-            StatusCode::NOT_FOUND,
-            "not_found",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_error",
         );
         assert_error(
             &call(&app, add(&viewer, "owner1", "viewer")).await,

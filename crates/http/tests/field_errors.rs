@@ -185,6 +185,20 @@ async fn body_fields_are_named_by_their_path_one_entry_each() {
     )
     .await;
     assert_eq!(names(&fields(&reply)), ["period_start", "quantity"]);
+    let reply = call(
+        &app,
+        post_json(
+            "/api/v1/billing/tenants/gina/usage",
+            &token,
+            json!({"feature_key": "messages", "quantity": 1_000_001}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        fields(&reply),
+        [("quantity".into(), "must be between 1 and 1000000".into())],
+        "the edge enforces the range the document declares"
+    );
 }
 
 #[actix_web::test]

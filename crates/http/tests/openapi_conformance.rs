@@ -402,7 +402,7 @@ async fn every_operation_answers_as_documented() {
         )
         .await
         .0,
-        404
+        422
     );
     assert_eq!(
         c.call(
@@ -791,6 +791,44 @@ async fn enforced_constraints_and_optional_bodies_are_declared() {
     );
     assert_eq!(parameter("/api/v1/conversations", "page")["minimum"], 1);
     assert!(parameter("/api/v1/conversations/search", "q")["pattern"].is_string());
+    // Every rule the derive cannot write landed on a field that exists.
+    for (name, field, key) in [
+        ("ChatBody", "message", "pattern"),
+        ("CreateTenantRequest", "name", "pattern"),
+        ("CreateTenantRequest", "slug", "not"),
+        ("RegisterRequest", "display_name", "pattern"),
+        ("UsageRequest", "period_start", "pattern"),
+        ("UsageRequest", "period_end", "pattern"),
+    ] {
+        assert!(
+            !schema(name)["properties"][field][key].is_null(),
+            "{name}.{field} lacks {key}"
+        );
+    }
+    assert!(schema("UsageRequest")["anyOf"].is_array());
+    assert_eq!(
+        schema("UpdateSubscriptionRequest")["anyOf"]
+            .as_array()
+            .map(Vec::len),
+        Some(4)
+    );
+    let usage_get = &doc["paths"]["/api/v1/billing/tenants/{tenant_id}/usage"]["get"]["parameters"];
+    assert!(
+        usage_get.as_array().is_some_and(|ps| ps
+            .iter()
+            .filter(|p| p["schema"]["pattern"].is_string())
+            .count()
+            == 2),
+        "{usage_get}"
+    );
+    let user_id =
+        &doc["paths"]["/api/v1/tenants/{tenant_id}/members/{user_id}"]["patch"]["parameters"];
+    assert!(
+        user_id.as_array().is_some_and(|ps| ps
+            .iter()
+            .any(|p| p["name"] == "user_id" && p["schema"]["pattern"].is_string())),
+        "{user_id}"
+    );
 
     let cancel = &doc["paths"]["/api/v1/billing/tenants/{tenant_id}/subscription/cancel"]["post"]["requestBody"];
     assert_ne!(cancel["required"], true, "the body may be absent: {cancel}");

@@ -55,13 +55,36 @@ pub fn parse_json<T: DeserializeOwned + PartialSchema>(body: &[u8]) -> Result<T,
             format!("The request body is not valid JSON ({error})."),
         )
     })?;
-    let Value::Object(object) = value else {
+    let Value::Object(object) = integral_numbers(value) else {
         return Err(ApiError::validation(vec![FieldError::new(
             "body",
             "must be a JSON object",
         )]));
     };
     from_json_object(object, &required_fields::<T>()).map_err(ApiError::validation)
+}
+
+/// JSON has one number type: `3.0` is the integer 3 to a JSON Schema (and
+/// to JavaScript clients), so numbers without a fraction become integers
+/// before typed fields read them. Fields of float type still accept them.
+fn integral_numbers(value: Value) -> Value {
+    match value {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            match n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15) {
+                // Exact: |f| < 2^53, so the cast loses nothing.
+                #[allow(clippy::cast_possible_truncation)]
+                Some(f) => Value::from(f as i64),
+                None => Value::Number(n),
+            }
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(integral_numbers).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, integral_numbers(v)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 fn is_json(req: &HttpRequest) -> bool {

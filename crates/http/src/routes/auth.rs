@@ -27,7 +27,6 @@ pub struct RegisterRequest {
     pub password: String,
     /// Optional display name: 1-128 characters after trimming.
     #[serde(default)]
-    #[schema(pattern = r"^\s*\S([\s\S]{0,126}\S)?\s*$")]
     pub display_name: Option<String>,
 }
 

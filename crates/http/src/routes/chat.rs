@@ -18,7 +18,6 @@ use crate::telemetry::ChatTurnMetrics;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ChatBody {
     /// 1 to 32,000 characters after trimming.
-    #[schema(pattern = r"^\s*\S([\s\S]{0,31998}\S)?\s*$")]
     pub message: String,
     /// Continue this conversation (absent: a new one). 1-255 of `[A-Za-z0-9._:-]`.
     #[serde(default)]

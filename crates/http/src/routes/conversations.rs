@@ -17,21 +17,27 @@ use crate::state::AppState;
 pub struct ListQuery {
     /// Page number, from 1.
     #[param(minimum = 1)]
-    pub page: Option<u64>,
+    pub page: Option<i64>,
     /// Items per page, 1-100 (default 20).
     #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u64>,
+    pub limit: Option<i64>,
 }
 
 /// Search.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct SearchQuery {
     /// Text to find: 1-200 characters after trimming.
-    #[param(pattern = r"^\s*\S([\s\S]{0,198}\S)?\s*$")]
     pub q: String,
     /// Maximum results, 1-100 (default 20).
     #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<u64>,
+    pub limit: Option<i64>,
+}
+
+/// A signed query number as the use case's unsigned one: anything below 1
+/// becomes 0, which the use case refuses with its own message. Signed on
+/// the wire so the document's `int64` is exactly what is accepted.
+fn unsigned(value: Option<i64>) -> Option<u64> {
+    value.map(|v| u64::try_from(v).unwrap_or(0))
 }
 
 /// One line of the list.
@@ -125,7 +131,7 @@ async fn list(
     caller: TenantCaller,
     query: Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
-    let page = page_request(query.page, query.limit)?;
+    let page = page_request(unsigned(query.page), unsigned(query.limit))?;
     let page = state.conversations.list(scope(&caller)?, page).await?;
     let items: Vec<ConversationSummaryBody> = page
         .items
@@ -158,7 +164,7 @@ async fn search(
 ) -> ApiResult<HttpResponse> {
     let hits = state
         .conversations
-        .search(scope(&caller)?, &query.q, query.limit)
+        .search(scope(&caller)?, &query.q, unsigned(query.limit))
         .await?;
     let body: Vec<SearchHitBody> = hits
         .into_iter()

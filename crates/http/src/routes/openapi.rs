@@ -3,6 +3,7 @@
 //! binary (works offline; no CDN).
 
 mod responses;
+mod rules;
 
 use std::sync::Arc;
 
@@ -17,10 +18,12 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 pub struct OpenApiDoc(pub Arc<serde_json::Value>);
 
 /// The collected document as JSON, completed with the answers every
-/// operation of a kind can give (see [`responses`]).
+/// operation of a kind can give (see [`responses`]) and the constraints the
+/// derive cannot write (see [`rules`]).
 pub fn complete(doc: &OpenApi) -> serde_json::Value {
     let mut value = serde_json::to_value(doc).unwrap_or_default();
     responses::complete(&mut value);
+    rules::apply(&mut value);
     value
 }
 

@@ -1,7 +1,7 @@
 //! `/api/v1/tenants`: the caller's tenants and their members.
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use agents_application::accounts::{Caller, MemberChange};
+use agents_application::accounts::{Caller, MemberChange, TenantError};
 use agents_domain::account::{Member, Role};
 use agents_domain::{FieldError, UserId};
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,6 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateTenantRequest {
     /// Display name: 1-128 characters after trimming.
-    #[schema(pattern = r"^\s*\S([\s\S]{0,126}\S)?\s*$")]
     pub name: String,
     /// Optional slug (derived from the name when absent): 3-64 characters
     /// of `[a-z0-9-]`, not starting or ending with `-`, not reserved.
@@ -78,10 +77,15 @@ fn parse_role(value: &str) -> Result<Role, ApiError> {
     Role::parse(value).map_err(|e| ApiError::validation(vec![e]))
 }
 
+/// A user id in its hyphenated form (the form ids are shown in), any case.
 fn parse_user_id(value: &str) -> Result<UserId, ApiError> {
+    let invalid = || ApiError::validation(vec![FieldError::new("user_id", "must be a UUID")]);
+    if value.len() != 36 {
+        return Err(invalid());
+    }
     uuid::Uuid::try_parse(value)
         .map(UserId::from_uuid)
-        .map_err(|_| ApiError::validation(vec![FieldError::new("user_id", "must be a UUID")]))
+        .map_err(|_| invalid())
 }
 
 /// Authenticates the caller as a member of the path's tenant (403 otherwise).
@@ -146,7 +150,7 @@ async fn list_members(
     security(("bearer" = [])),
     params(("tenant_id" = String, Path, description = "Tenant id or slug")),
     request_body = AddMemberRequest,
-    responses((status = 201, body = MemberBody), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope))
+    responses((status = 201, body = MemberBody), (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "already a member"), (status = 422, body = ErrorEnvelope, description = "invalid fields, or `username_or_email` names no user"))
 )]
 #[post("/tenants/{tenant_id}/members")]
 async fn add_member(
@@ -157,10 +161,21 @@ async fn add_member(
 ) -> ApiResult<HttpResponse> {
     let role = parse_role(&body.role)?;
     let caller = member_of(&state, &token, &path).await?;
-    let member = state
+    // The tenant in the path exists (the caller is a member); the user the
+    // body names does not: a field of the body is wrong, not the resource.
+    let member = match state
         .accounts
         .add_member(&caller, &body.username_or_email, role)
-        .await?;
+        .await
+    {
+        Err(TenantError::NotFound) => {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "username_or_email",
+                "names no user",
+            )]));
+        }
+        other => other?,
+    };
     Ok(HttpResponse::Created().json(MemberBody::from(member)))
 }
 

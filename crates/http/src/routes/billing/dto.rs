@@ -196,6 +196,7 @@ pub struct UsageRequest {
     pub feature_key: String,
     /// Amount: 1 to 1,000,000 per report.
     #[schema(minimum = 1, maximum = 1000000)]
+    #[serde(deserialize_with = "usage_quantity")]
     pub quantity: i64,
     /// The same key counts once: 1-128 characters of `[A-Za-z0-9_.:-]`.
     #[serde(default)]
@@ -209,6 +210,22 @@ pub struct UsageRequest {
     #[serde(default, with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub period_end: Option<OffsetDateTime>,
+}
+
+/// Most units one usage report may carry (API.md "Billing").
+pub const MAX_USAGE_QUANTITY: i64 = 1_000_000;
+
+/// Reads `quantity`, refusing what the document does not allow, so the
+/// edge enforces exactly the range it declares.
+fn usage_quantity<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let quantity = i64::deserialize(deserializer)?;
+    if (1..=MAX_USAGE_QUANTITY).contains(&quantity) {
+        Ok(quantity)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "must be between 1 and {MAX_USAGE_QUANTITY}"
+        )))
+    }
 }
 
 /// `GET .../usage` query.
