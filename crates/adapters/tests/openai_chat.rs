@@ -2,89 +2,16 @@
 //! streaming wire format: request shape, awkward chunking, tool-call
 //! fragments, usage, errors, retries and timeouts.
 
+mod openai_stub;
 mod stub_http;
 
 use std::time::{Duration, Instant};
 
-use agents_adapters::openai::{OpenAiChatModel, OpenAiSettings, RetryPolicy};
-use agents_domain::llm::{
-    ChatMessage, ChatModel, FinishReason, LlmError, ModelEvent, ModelRequest, TokenUsage, ToolCall,
-    ToolSpec,
-};
-use futures::StreamExt;
+use agents_adapters::openai::{OpenAiChatModel, OpenAiSettings};
+use agents_domain::llm::{ChatModel, FinishReason, LlmError, ModelEvent, ToolCall};
+use openai_stub::{USAGE, chunk, collect, error_body, model, request, usage_chunk};
 use serde_json::json;
 use stub_http::{Part, Reply, StubServer, event, split};
-
-fn model(server: &StubServer, timeout: Duration) -> OpenAiChatModel {
-    let mut settings = OpenAiSettings::new(format!("{}/v1/", server.url), "sk-test");
-    settings.timeout = timeout;
-    settings.retry = RetryPolicy {
-        max_retries: 2,
-        initial_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(40),
-        max_retry_after: Duration::from_secs(2),
-    };
-    OpenAiChatModel::new(settings).expect("client builds")
-}
-
-fn request() -> ModelRequest {
-    ModelRequest {
-        model: "gpt-test".into(),
-        messages: vec![
-            ChatMessage::System {
-                content: "Be brief.".into(),
-            },
-            ChatMessage::User {
-                content: "hi".into(),
-            },
-            ChatMessage::Assistant {
-                content: String::new(),
-                tool_calls: vec![ToolCall {
-                    id: "c1".into(),
-                    name: "get_current_time".into(),
-                    arguments: "{}".into(),
-                }],
-            },
-            ChatMessage::Tool {
-                tool_call_id: "c1".into(),
-                content: "noon".into(),
-            },
-        ],
-        tools: vec![ToolSpec {
-            name: "get_current_time".into(),
-            description: "Current time".into(),
-            parameters: json!({"type": "object", "properties": {}}),
-        }],
-    }
-}
-
-fn chunk(delta: serde_json::Value, finish: Option<&str>) -> serde_json::Value {
-    json!({
-        "id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-test",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]
-    })
-}
-
-fn usage_chunk() -> Vec<u8> {
-    event(&json!({
-        "id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-test",
-        "choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15}
-    }))
-}
-
-const USAGE: TokenUsage = TokenUsage {
-    prompt_tokens: 12,
-    completion_tokens: 3,
-    total_tokens: 15,
-};
-
-async fn collect(model: &OpenAiChatModel) -> Result<Vec<Result<ModelEvent, LlmError>>, LlmError> {
-    Ok(model.stream(request()).await?.collect().await)
-}
-
-fn error_body(message: &str, kind: &str, code: &str) -> String {
-    json!({"error": {"message": message, "type": kind, "code": code}}).to_string()
-}
 
 #[tokio::test]
 async fn text_split_at_awkward_byte_boundaries_streams_as_deltas_with_usage() {
@@ -336,101 +263,6 @@ async fn a_cut_stream_and_an_error_event_after_output_fail_the_stream() {
         matches!(&events[1], Err(LlmError::Provider { message, .. }) if message.starts_with("overloaded"))
     );
     assert_eq!(server.requests().len(), 2, "nothing retried after output");
-}
-
-#[tokio::test]
-async fn a_connection_dropped_before_the_first_chunk_is_retried() {
-    // 200 and the SSE head, then the connection closes without a chunk;
-    // then a role-only chunk and a cut: still nothing the caller saw.
-    let dropped = Reply::sse(vec![]);
-    let role_then_cut = Reply::sse(vec![Part::Bytes(event(&chunk(
-        json!({"role": "assistant", "content": ""}),
-        None,
-    )))]);
-    let mut ok = event(&chunk(json!({"content": "ok"}), Some("stop")));
-    ok.extend(b"data: [DONE]\n\n");
-    let server = StubServer::start(vec![
-        dropped,
-        role_then_cut,
-        Reply::sse(vec![Part::Bytes(ok)]),
-    ])
-    .await;
-    let events = collect(&model(&server, Duration::from_secs(5)))
-        .await
-        .expect("the third attempt answers");
-    assert_eq!(
-        events,
-        [
-            Ok(ModelEvent::TextDelta("ok".into())),
-            Ok(ModelEvent::Finished(FinishReason::Stop))
-        ]
-    );
-    assert_eq!(server.requests().len(), 3);
-}
-
-#[tokio::test]
-async fn an_error_event_before_any_output_is_retried_then_reported() {
-    let error_event = json!({"error": {"message": "overloaded", "type": "server_error"}});
-    let replies = (0..3)
-        .map(|_| Reply::sse(vec![Part::Bytes(event(&error_event))]))
-        .collect();
-    let server = StubServer::start(replies).await;
-    let error = collect(&model(&server, Duration::from_secs(5)))
-        .await
-        .expect_err("every attempt failed before output");
-    assert!(
-        matches!(&error, LlmError::Provider { message, .. } if message.starts_with("overloaded")),
-        "{error:?}"
-    );
-    assert_eq!(server.requests().len(), 3, "one attempt and two retries");
-}
-
-#[tokio::test]
-async fn absurd_retry_after_headers_neither_panic_nor_stall() {
-    // 1e20 s would overflow a Duration: capped, past our cap, so not waited for.
-    let huge = Reply::json(
-        429,
-        &error_body("later", "rate_limit_error", "rate_limit"),
-        &[("retry-after", "1e20")],
-    );
-    let server = StubServer::start(vec![huge]).await;
-    let started = Instant::now();
-    let error = collect(&model(&server, Duration::from_secs(5)))
-        .await
-        .expect_err("refused");
-    assert!(matches!(
-        error,
-        LlmError::Provider {
-            status: Some(429),
-            ..
-        }
-    ));
-    assert_eq!(server.requests().len(), 1);
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "answered promptly"
-    );
-
-    // NaN and negative waits are ignored: our own backoff applies.
-    for value in ["NaN", "-3", "inf"] {
-        let asked = Reply::json(
-            503,
-            &error_body("busy", "server_error", "overloaded"),
-            &[("retry-after", value), ("retry-after-ms", value)],
-        );
-        let mut ok = event(&chunk(json!({"content": "ok"}), Some("stop")));
-        ok.extend(b"data: [DONE]\n\n");
-        let server = StubServer::start(vec![asked, Reply::sse(vec![Part::Bytes(ok)])]).await;
-        let outcome = collect(&model(&server, Duration::from_secs(5))).await;
-        if value == "inf" {
-            assert!(outcome.is_err(), "an infinite wait is past the cap");
-            assert_eq!(server.requests().len(), 1);
-        } else {
-            let events = outcome.expect("retried after our backoff");
-            assert_eq!(events[0], Ok(ModelEvent::TextDelta("ok".into())));
-            assert_eq!(server.requests().len(), 2, "Retry-After: {value}");
-        }
-    }
 }
 
 #[tokio::test]
