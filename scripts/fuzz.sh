@@ -63,7 +63,9 @@ if [ -n "${FUZZ_MAX_TIME:-}" ]; then
   args+=(--max-time "$FUZZ_MAX_TIME")
 fi
 status=0
-"$venv/bin/schemathesis" "${args[@]}" || status=$?
+# Hypothesis keeps its caches beside the venv, not in the checkout.
+HYPOTHESIS_STORAGE_DIRECTORY="$target/fuzz-hypothesis" \
+  "$venv/bin/schemathesis" "${args[@]}" || status=$?
 if grep -q '"level":"ERROR"\|panicked' "$work/server.log" 2>/dev/null; then
   echo "the server logged errors during the run:" >&2
   grep '"level":"ERROR"\|panicked' "$work/server.log" | head -20 >&2
