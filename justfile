@@ -39,3 +39,7 @@ doc:
 # Check the compose file (no Docker engine needed).
 compose-check:
     if docker compose version >/dev/null 2>&1; then SECRET_KEY=check-only docker compose -f deploy/docker-compose.yml config --quiet; else SECRET_KEY=check-only docker-compose -f deploy/docker-compose.yml config --quiet; fi
+
+# Fuzz the HTTP API with schemathesis (installed into $CARGO_TARGET_DIR/fuzz-venv): a fresh in-memory server with billing and the fake model, every check, the stateful phase; MAX_EXAMPLES per operation.
+fuzz MAX_EXAMPLES="100":
+    scripts/fuzz.sh {{MAX_EXAMPLES}}

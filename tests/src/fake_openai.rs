@@ -6,9 +6,12 @@
 //! messages.`, streamed word by word with a pause between chunks (none when
 //! the pause is zero); a message containing `what time` makes it call
 //! `get_current_time` first, and `say N words` makes it answer `word1 ...
-//! wordN`. Like a real model it honours an output cap (`max_completion_tokens`
+//! wordN`; one containing [`EMPTY_ANSWER`] gets a stream with no text and no
+//! tool call (`choices: []`, then `[DONE]`), as some providers send when they
+//! fail. Like a real model it honours an output cap (`max_completion_tokens`
 //! or `max_tokens`, one token per word): it stops there with
-//! `finish_reason: length` and reports the words sent as completion tokens. It also records when it served each request
+//! `finish_reason: length` and reports the words sent as completion tokens.
+//! It also records when it served each request
 //! ([`Served`]), so a benchmark in the same process can tell the model's time
 //! from the server's.
 
@@ -18,6 +21,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+/// A user message containing this gets an answer with no content at all.
+pub const EMPTY_ANSWER: &str = "[empty answer]";
 
 /// The running fake.
 pub struct FakeOpenAi {
@@ -194,8 +200,16 @@ async fn serve(
             .find(|m| m["role"] == "user")
             .and_then(|m| m["content"].as_str())
             .is_some_and(|t| t.contains("what time"));
+    let wants_nothing = messages
+        .iter()
+        .rev()
+        .find(|m| m["role"] == "user")
+        .and_then(|m| m["content"].as_str())
+        .is_some_and(|t| t.contains(EMPTY_ANSWER));
     let mut frames = Vec::new();
-    if wants_time {
+    if wants_nothing {
+        frames.push(json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": model, "choices": []}));
+    } else if wants_time {
         frames.push(frame(json!({"role": "assistant", "tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_current_time", "arguments": ""}}]}), Value::Null));
         frames.push(frame(
             json!({"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]}),

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use agents_e2e::TestServer;
-use agents_e2e::fake_openai::{FakeOpenAi, answer_for};
+use agents_e2e::fake_openai::{EMPTY_ANSWER, FakeOpenAi, answer_for};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -267,4 +267,50 @@ async fn a_client_that_drops_the_stream_still_finds_the_full_answer() {
         stored["messages"][1]["content"], expected,
         "the run completed after the client left"
     );
+}
+
+#[tokio::test]
+async fn an_answer_with_no_text_and_no_tool_call_is_an_llm_error_and_stores_nothing() {
+    let fake = FakeOpenAi::start(Duration::ZERO).await;
+    let server = TestServer::start(&[
+        ("OPENAI_BASE_URL", &fake.base_url),
+        ("OPENAI_API_KEY", "sk-test-e2e"),
+    ]);
+    let grace = Client::register(&server.base_url, "grace").await;
+    let message = format!("please answer {EMPTY_ANSWER}");
+    let res = grace
+        .post("/api/v1/chat")
+        .json(&json!({"message": message, "conversation_id": "empty-1"}))
+        .send()
+        .await
+        .expect("chat");
+    assert_eq!(res.status(), 502);
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["error"], "llm_error", "{body}");
+
+    let res = grace
+        .post("/api/v1/chat/stream")
+        .json(&json!({"message": message, "conversation_id": "empty-1"}))
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(res.status(), 200);
+    let events = parse_sse(&res.text().await.expect("body"));
+    let last = events.last().expect("a terminal event");
+    assert_eq!(last["type"], "error", "{events:?}");
+    assert_eq!(last["error"], "llm_error");
+    assert!(
+        events.iter().all(|e| e["type"] != "delta"),
+        "no text was made up: {events:?}"
+    );
+
+    let (status, conversation) = grace.get("/api/v1/conversations/empty-1").await;
+    assert_eq!(status, 200);
+    let roles: Vec<&str> = conversation["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["role"].as_str())
+        .collect();
+    assert_eq!(roles, ["user", "user"], "no assistant message is stored");
 }

@@ -76,3 +76,32 @@ fn an_unknown_log_format_stops_the_server() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn log_level_warn_silences_every_target_the_migrator_included() {
+    // SQLite in the data directory: the migrations run at start.
+    let server = TestServer::start(&[("USE_IN_MEMORY_REPO", "false"), ("LOG_LEVEL", "warn")]);
+    let res = reqwest::get(format!("{}/health", server.base_url))
+        .await
+        .expect("health");
+    assert_eq!(res.status(), 200);
+    let log = server.log();
+    let levels: Vec<String> = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter_map(|line| line["level"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        levels.iter().any(|l| l == "WARN"),
+        "warnings still show (no model key):\n{log}"
+    );
+    assert!(
+        levels.iter().all(|l| l == "WARN" || l == "ERROR"),
+        "nothing below warn, from any target:\n{log}"
+    );
+    assert_eq!(
+        levels.len(),
+        log.lines().count(),
+        "every line is a JSON log line:\n{log}"
+    );
+}

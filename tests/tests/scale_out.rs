@@ -128,8 +128,9 @@ async fn two_replicas_share_conversations_tokens_and_limits() {
     assert_eq!(body["error"], "rate_limited");
     assert!(headers.contains_key("retry-after"));
 
-    // A refresh token rotated on A is rejected when replayed on B.
-    let (status, _, _) = post(
+    // A refresh rotated on A and retried on B (its answer lost) gets the
+    // same new token: the successor is derived from the shared key.
+    let (status, first, _) = post(
         &http,
         &client_ip,
         format!("{}/api/v1/auth/refresh", a.base_url),
@@ -138,7 +139,7 @@ async fn two_replicas_share_conversations_tokens_and_limits() {
     )
     .await;
     assert_eq!(status, 200);
-    let (status, body, _) = post(
+    let (status, retried, _) = post(
         &http,
         &client_ip,
         format!("{}/api/v1/auth/refresh", b.base_url),
@@ -146,13 +147,36 @@ async fn two_replicas_share_conversations_tokens_and_limits() {
         json!({"refresh_token": refresh}),
     )
     .await;
+    assert_eq!(status, 200, "{retried}");
+    assert_eq!(retried["refresh_token"], first["refresh_token"]);
+    // Once the new token is used (on B), the old one replayed on A is theft.
+    let (status, _, _) = post(
+        &http,
+        &client_ip,
+        format!("{}/api/v1/auth/refresh", b.base_url),
+        None,
+        json!({"refresh_token": first["refresh_token"]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body, _) = post(
+        &http,
+        &client_ip,
+        format!("{}/api/v1/auth/refresh", a.base_url),
+        None,
+        json!({"refresh_token": refresh}),
+    )
+    .await;
     assert_eq!(status, 401, "{body}");
 
-    // Failed logins counted on A throttle the same username on B.
+    // Failed logins counted on A, from an attacker's address, throttle the
+    // account on B for an address it never logged in from...
+    let attacker = format!("2001:db8::{}:{}", &run[8..12], &run[12..16]);
+    let stranger = format!("2001:db8::{}:{}", &run[16..20], &run[20..24]);
     for _ in 0..3 {
         let (status, _, _) = post(
             &http,
-            &client_ip,
+            &attacker,
             format!("{}/api/v1/auth/token", a.base_url),
             None,
             json!({"username": user, "password": "wrong password"}),
@@ -162,7 +186,7 @@ async fn two_replicas_share_conversations_tokens_and_limits() {
     }
     let (status, body, headers) = post(
         &http,
-        &client_ip,
+        &stranger,
         format!("{}/api/v1/auth/token", b.base_url),
         None,
         json!({"username": user, "password": "correct horse"}),
@@ -170,4 +194,14 @@ async fn two_replicas_share_conversations_tokens_and_limits() {
     .await;
     assert_eq!(status, 429, "{body}");
     assert!(headers.contains_key("retry-after"));
+    // ...but not for the address the user logged in from before (on B).
+    let (status, body, _) = post(
+        &http,
+        &client_ip,
+        format!("{}/api/v1/auth/token", b.base_url),
+        None,
+        json!({"username": user, "password": "correct horse"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
 }

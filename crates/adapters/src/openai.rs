@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use agents_domain::llm::{ChatModel, LlmError, ModelRequest, ModelStream};
 use async_trait::async_trait;
+use futures::StreamExt;
 use reqwest::header::CONTENT_TYPE;
 
 pub use retry::RetryPolicy;
@@ -186,7 +187,18 @@ impl ChatModel for OpenAiChatModel {
         let mut retry = 0;
         loop {
             let (error, retryable) = match self.attempt(&body).await {
-                Ok(response) => return Ok(stream::model_stream(response, self.settings.timeout)),
+                Ok(response) => {
+                    let mut events = stream::model_stream(response, self.settings.timeout);
+                    // Nothing reached the caller before the first event: a
+                    // body that breaks off before it is a failure before
+                    // output, retried like a refused connection.
+                    match events.next().await {
+                        Some(Err(error @ LlmError::Provider { .. })) => (error, true),
+                        first => {
+                            return Ok(Box::pin(futures::stream::iter(first).chain(events)));
+                        }
+                    }
+                }
                 Err(failure) => failure,
             };
             let asked = match &error {

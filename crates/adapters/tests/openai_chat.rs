@@ -2,90 +2,17 @@
 //! streaming wire format: request shape, awkward chunking, tool-call
 //! fragments, usage, errors, retries and timeouts.
 
+mod openai_stub;
 mod stub_http;
 
 use std::time::{Duration, Instant};
 
-use agents_adapters::openai::{OpenAiChatModel, OpenAiSettings, RetryPolicy, TokenLimitField};
-use agents_domain::llm::{
-    ChatMessage, ChatModel, FinishReason, LlmError, ModelEvent, ModelRequest, TokenUsage, ToolCall,
-    ToolSpec,
-};
+use agents_adapters::openai::{OpenAiChatModel, OpenAiSettings, TokenLimitField};
+use agents_domain::llm::{ChatModel, FinishReason, LlmError, ModelEvent, ModelRequest, ToolCall};
 use futures::StreamExt;
+use openai_stub::{USAGE, chunk, collect, error_body, model, request, usage_chunk};
 use serde_json::json;
 use stub_http::{Part, Reply, StubServer, event, split};
-
-fn model(server: &StubServer, timeout: Duration) -> OpenAiChatModel {
-    let mut settings = OpenAiSettings::new(format!("{}/v1/", server.url), "sk-test");
-    settings.timeout = timeout;
-    settings.retry = RetryPolicy {
-        max_retries: 2,
-        initial_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(40),
-        max_retry_after: Duration::from_secs(2),
-    };
-    OpenAiChatModel::new(settings).expect("client builds")
-}
-
-fn request() -> ModelRequest {
-    ModelRequest {
-        model: "gpt-test".into(),
-        messages: vec![
-            ChatMessage::System {
-                content: "Be brief.".into(),
-            },
-            ChatMessage::User {
-                content: "hi".into(),
-            },
-            ChatMessage::Assistant {
-                content: String::new(),
-                tool_calls: vec![ToolCall {
-                    id: "c1".into(),
-                    name: "get_current_time".into(),
-                    arguments: "{}".into(),
-                }],
-            },
-            ChatMessage::Tool {
-                tool_call_id: "c1".into(),
-                content: "noon".into(),
-            },
-        ],
-        tools: vec![ToolSpec {
-            name: "get_current_time".into(),
-            description: "Current time".into(),
-            parameters: json!({"type": "object", "properties": {}}),
-        }],
-        max_output_tokens: None,
-    }
-}
-
-fn chunk(delta: serde_json::Value, finish: Option<&str>) -> serde_json::Value {
-    json!({
-        "id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-test",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]
-    })
-}
-
-fn usage_chunk() -> Vec<u8> {
-    event(&json!({
-        "id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-test",
-        "choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15}
-    }))
-}
-
-const USAGE: TokenUsage = TokenUsage {
-    prompt_tokens: 12,
-    completion_tokens: 3,
-    total_tokens: 15,
-};
-
-async fn collect(model: &OpenAiChatModel) -> Result<Vec<Result<ModelEvent, LlmError>>, LlmError> {
-    Ok(model.stream(request()).await?.collect().await)
-}
-
-fn error_body(message: &str, kind: &str, code: &str) -> String {
-    json!({"error": {"message": message, "type": kind, "code": code}}).to_string()
-}
 
 #[tokio::test]
 async fn text_split_at_awkward_byte_boundaries_streams_as_deltas_with_usage() {
@@ -358,13 +285,15 @@ async fn no_first_byte_within_the_timeout_is_a_timeout() {
 }
 
 #[tokio::test]
-async fn a_cut_stream_and_an_error_event_fail_the_stream() {
+async fn a_cut_stream_and_an_error_event_after_output_fail_the_stream() {
     let cut = Reply::sse(vec![Part::Bytes(event(&chunk(
         json!({"content": "par"}),
         None,
     )))]);
     let error_event = json!({"error": {"message": "overloaded", "type": "server_error"}});
-    let in_stream = Reply::sse(vec![Part::Bytes(event(&error_event))]);
+    let mut after_text = event(&chunk(json!({"content": "so"}), None));
+    after_text.extend(event(&error_event));
+    let in_stream = Reply::sse(vec![Part::Bytes(after_text)]);
     let server = StubServer::start(vec![cut, in_stream]).await;
     let model = model(&server, Duration::from_secs(5));
     let events = collect(&model).await.expect("stream starts");
@@ -373,9 +302,11 @@ async fn a_cut_stream_and_an_error_event_fail_the_stream() {
         matches!(&events[1], Err(LlmError::Provider { message, .. }) if message.contains("ended before"))
     );
     let events = collect(&model).await.expect("stream starts");
+    assert_eq!(events[0], Ok(ModelEvent::TextDelta("so".into())));
     assert!(
-        matches!(&events[0], Err(LlmError::Provider { message, .. }) if message.starts_with("overloaded"))
+        matches!(&events[1], Err(LlmError::Provider { message, .. }) if message.starts_with("overloaded"))
     );
+    assert_eq!(server.requests().len(), 2, "nothing retried after output");
 }
 
 #[tokio::test]

@@ -34,6 +34,12 @@ pub struct AccountSettings {
     /// Tenants one user may create per hour
     /// (`RATE_LIMIT_TENANT_CREATE_PER_HOUR`; 0 = no limit).
     pub tenant_creates_per_hour: u32,
+    /// How long an address a login succeeded from stays exempt from the
+    /// account's failure count (zero: never exempt).
+    pub login_known_address_ttl: Duration,
+    /// How long a used refresh token may be presented again to get the same
+    /// successor (zero: any second use revokes the login).
+    pub refresh_reuse_grace: Duration,
 }
 
 impl Default for AccountSettings {
@@ -44,6 +50,8 @@ impl Default for AccountSettings {
             login_window: Duration::from_secs(900),
             max_tenants_per_user: 10,
             tenant_creates_per_hour: 10,
+            login_known_address_ttl: Duration::from_secs(30 * 24 * 3600),
+            refresh_reuse_grace: Duration::from_secs(30),
         }
     }
 }

@@ -17,4 +17,4 @@ pub use role::Role;
 #[cfg(any(test, feature = "mocks"))]
 pub use store::MockAccountStore;
 pub use store::{AccountError, AccountStore, AuthContext, TenantRef};
-pub use values::{DisplayName, Email, Password, Slug, TenantName, Username};
+pub use values::{DisplayName, Email, Password, RESERVED_SLUGS, Slug, TenantName, Username};

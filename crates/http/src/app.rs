@@ -137,6 +137,7 @@ pub fn build_app(
         )
         .split_for_parts();
     let table = RouteTable::from_openapi(&doc);
+    let doc = openapi::complete(&doc);
     let app = match settings.metrics {
         Some(metrics) => app.app_data(web::Data::new(metrics)),
         None => app,

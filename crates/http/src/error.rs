@@ -1,6 +1,7 @@
 //! The error envelope of API.md and the one place errors become responses.
 
 mod extractors;
+mod fields;
 mod mapping;
 
 use actix_web::http::StatusCode;
@@ -11,6 +12,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub use extractors::{json_config, path_config, query_config};
+pub use fields::{from_json_object, from_query};
 
 /// The body of every non-2xx response.
 #[derive(Debug, Serialize, ToSchema)]
@@ -191,7 +193,14 @@ impl ResponseError for ApiError {
         {
             response.insert_header((header::ALLOW, value));
         }
-        response.json(self.envelope())
+        // Rendered here rather than by `json()`, so even a response actix
+        // renders outside the middleware (a caught panic) has the charset.
+        match serde_json::to_vec(&self.envelope()) {
+            Ok(body) => response
+                .content_type("application/json; charset=utf-8")
+                .body(body),
+            Err(_) => response.finish(),
+        }
     }
 }
 

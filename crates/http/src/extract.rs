@@ -1,8 +1,13 @@
-//! Request extractors: the client address, the bearer token, and the
-//! authenticated caller with their tenant.
+//! Request extractors: the client address, the bearer token, the
+//! authenticated caller with their tenant, and JSON bodies and query
+//! strings whose errors name the field.
 
 mod caller;
 mod client_addr;
+mod json;
+mod query;
 
-pub use caller::{AuthUser, BearerToken, TenantCaller, tenant_ref};
+pub use caller::{AuthUser, BearerToken, TenantCaller, path_member, tenant_ref};
 pub use client_addr::{ClientAddr, TrustedProxies};
+pub use json::{Json, parse_json};
+pub use query::Query;

@@ -132,11 +132,23 @@ impl RateLimiter for NeverLimits {
     async fn hit(&self, _: &str, limit: u32, _: Duration) -> Result<RateDecision, StoreError> {
         Ok(RateDecision::Allowed { remaining: limit })
     }
+    async fn acquire(&self, _: &str, limit: u32, _: Duration) -> Result<RateDecision, StoreError> {
+        Ok(RateDecision::Allowed { remaining: limit })
+    }
+    async fn release(&self, _: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
     async fn peek(&self, _: &str, limit: u32, _: Duration) -> Result<RateDecision, StoreError> {
         Ok(RateDecision::Allowed { remaining: limit })
     }
     async fn reset(&self, _: &str) -> Result<(), StoreError> {
         Ok(())
+    }
+    async fn remember(&self, _: &str, _: Duration) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn remembers(&self, _: &str) -> Result<bool, StoreError> {
+        Ok(false)
     }
 }
 

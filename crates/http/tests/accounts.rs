@@ -268,6 +268,17 @@ mod scenarios {
             StatusCode::OK
         );
 
+        // The successor is used: the first token is now spent for good.
+        let third = call(
+            &app,
+            post("/api/v1/auth/refresh", json!({"refresh_token": second})),
+        )
+        .await;
+        assert_eq!(third.status, StatusCode::OK, "{}", third.body);
+        let third = third.body["refresh_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let replay = call(
             &app,
             post("/api/v1/auth/refresh", json!({"refresh_token": first})),
@@ -276,7 +287,7 @@ mod scenarios {
         assert_error(&replay, StatusCode::UNAUTHORIZED, "unauthorized");
         let after_theft = call(
             &app,
-            post("/api/v1/auth/refresh", json!({"refresh_token": second})),
+            post("/api/v1/auth/refresh", json!({"refresh_token": third})),
         )
         .await;
         assert_error(&after_theft, StatusCode::UNAUTHORIZED, "unauthorized");
@@ -447,8 +458,8 @@ mod scenarios {
         );
         assert_error(
             &call(&app, add(&owner, "nobody", "viewer")).await,
-            StatusCode::NOT_FOUND,
-            "not_found",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_error",
         );
         assert_error(
             &call(&app, add(&viewer, "owner1", "viewer")).await,

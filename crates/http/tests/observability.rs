@@ -87,6 +87,50 @@ async fn metrics_count_requests_by_route_template_never_by_raw_path() {
 }
 
 #[actix_web::test]
+async fn invented_methods_share_one_other_series() {
+    let (recorder, handle) = recorder();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let settings = HttpSettings {
+        metrics: Some(MetricsEndpoint::new(handle)),
+        ..HttpSettings::default()
+    };
+    let app = test::init_service(build_app(support::state(), settings)).await;
+    for method in ["X4E7E93596", "BREW", "get"] {
+        let req = test::TestRequest::default()
+            .method(actix_web::http::Method::from_bytes(method.as_bytes()).expect("token"))
+            .uri("/health")
+            .to_request();
+        test::call_service(&app, req).await;
+    }
+    let req = test::TestRequest::get().uri("/health").to_request();
+    assert_eq!(test::call_service(&app, req).await.status(), StatusCode::OK);
+
+    let res = test::call_service(&app, test::TestRequest::get().uri("/metrics").to_request()).await;
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).expect("utf-8");
+    let requests = samples(&body, "http_requests_total");
+    for invented in ["X4E7E93596", "BREW", r#"method="get""#] {
+        assert!(
+            !body.contains(invented),
+            "{invented} became a label:\n{body}"
+        );
+    }
+    let other = requests
+        .iter()
+        .find(|l| l.contains(r#"method="OTHER""#))
+        .unwrap_or_else(|| panic!("no OTHER series:\n{body}"));
+    assert!(
+        other.ends_with(" 3"),
+        "three invented methods, one series: {other}"
+    );
+    assert!(
+        requests
+            .iter()
+            .any(|l| l.contains(r#"method="GET""#) && l.contains(r#"route="/health""#)),
+        "{body}"
+    );
+}
+
+#[actix_web::test]
 async fn metrics_answer_404_when_no_recorder_is_configured() {
     let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
     let res = test::call_service(&app, test::TestRequest::get().uri("/metrics").to_request()).await;

@@ -76,6 +76,8 @@ pub const ENV_KEYS: &[&str] = &[
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",
     "STRIPE_BASE_URL",
+    "LOGIN_KNOWN_ADDRESS_DAYS",
+    "REFRESH_TOKEN_GRACE_SECONDS",
 ];
 
 /// Output format of the logs.
@@ -205,6 +207,8 @@ pub struct Settings {
     pub refresh_token_expire_days: u32,
     pub login_max_failures: u32,
     pub login_window_seconds: u64,
+    pub login_known_address_days: u32,
+    pub refresh_token_grace_seconds: u32,
     pub rate_limit_chat_per_minute: u32,
     pub rate_limit_anon_per_minute: u32,
     pub rate_limit_tenant_create_per_hour: u32,
@@ -288,6 +292,8 @@ impl Default for Settings {
             refresh_token_expire_days: 30,
             login_max_failures: 5,
             login_window_seconds: 900,
+            login_known_address_days: 30,
+            refresh_token_grace_seconds: 30,
             rate_limit_chat_per_minute: 60,
             rate_limit_anon_per_minute: 120,
             rate_limit_tenant_create_per_hour: 10,

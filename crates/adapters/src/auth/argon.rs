@@ -14,6 +14,7 @@ use tokio::sync::Semaphore;
 pub struct Argon2Hasher {
     params: Params,
     permits: Arc<Semaphore>,
+    concurrency: usize,
     dummy_hash: String,
 }
 
@@ -35,23 +36,36 @@ impl Argon2Hasher {
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            concurrency: concurrency.max(1),
             dummy_hash,
         })
+    }
+
+    /// Hashes running now (each holds one of the `concurrency` permits).
+    pub fn hashes_running(&self) -> usize {
+        self.concurrency
+            .saturating_sub(self.permits.available_permits())
     }
 
     async fn blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce(Argon2<'static>) -> T + Send + 'static,
     ) -> Result<T, StoreError> {
-        let _permit = self
+        let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| StoreError::Other("password hasher closed".into()))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
-        tokio::task::spawn_blocking(move || work(argon))
-            .await
-            .map_err(|e| StoreError::other(format!("password hashing task failed: {e}")))
+        // The permit moves into the blocking task: a caller that goes away
+        // (a client disconnecting) cannot free it while the hash still runs.
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work(argon)
+        })
+        .await
+        .map_err(|e| StoreError::other(format!("password hashing task failed: {e}")))
     }
 }
 
@@ -89,6 +103,8 @@ impl PasswordHasher for Argon2Hasher {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn cheap() -> Argon2Hasher {
@@ -129,6 +145,36 @@ mod tests {
                 .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
             "{}",
             hasher.dummy_hash
+        );
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_hash_keeps_its_permit_until_it_finishes() {
+        // Costly enough (64 MiB, 4 passes) to still run after 5 ms.
+        let params = Params::new(64 * 1024, 4, 1, None).expect("valid params");
+        let hasher = Argon2Hasher::with_params(params, 1).expect("hasher");
+        let password = Password::presented("anything at all");
+        let abandoned =
+            tokio::time::timeout(Duration::from_millis(5), hasher.verify(&password, None)).await;
+        assert!(
+            abandoned.is_err(),
+            "the caller gave up before the hash ended"
+        );
+        assert_eq!(
+            hasher.hashes_running(),
+            1,
+            "the running hash still holds the only permit"
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while hasher.hashes_running() > 0 {
+            assert!(std::time::Instant::now() < deadline, "the hash never ended");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            !hasher
+                .verify(&password, None)
+                .await
+                .expect("the permit is free again")
         );
     }
 

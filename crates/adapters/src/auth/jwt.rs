@@ -3,6 +3,7 @@
 
 use agents_domain::UserId;
 use agents_domain::account::{AccessClaims, TokenError, TokenIssuer};
+use hmac::{Hmac, KeyInit, Mac};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use rand::RngCore;
@@ -50,6 +51,22 @@ pub struct JwtIssuer {
     issuer: String,
     audience: String,
     lifetime_seconds: i64,
+    /// Derives refresh-token successors; from the signing material, so
+    /// replicas sharing the key derive the same successor.
+    successor_key: [u8; 32],
+}
+
+/// The successor key: a hash of the secret signing material under a label
+/// of its own, so it is never the signing key itself.
+fn successor_key(keys: &JwtKeys) -> [u8; 32] {
+    let material: &[u8] = match keys {
+        JwtKeys::Hs256(secret) => secret,
+        JwtKeys::EdDsa { private_pem, .. } => private_pem,
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(b"agents refresh-token successor key v1\0");
+    hasher.update(material);
+    hasher.finalize().into()
 }
 
 impl JwtIssuer {
@@ -84,6 +101,7 @@ impl JwtIssuer {
             issuer: config.issuer,
             audience: config.audience,
             lifetime_seconds: config.lifetime_seconds,
+            successor_key: successor_key(&config.keys),
         })
     }
 }
@@ -125,6 +143,18 @@ impl TokenIssuer for JwtIssuer {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         hex::encode(bytes)
+    }
+
+    fn successor_refresh_token(&self, presented: &str) -> String {
+        // HMAC accepts keys of any length, so this cannot fail; the fallback
+        // (a random token) only loses the retry-with-the-same-token grace.
+        match <Hmac<Sha256> as KeyInit>::new_from_slice(&self.successor_key) {
+            Ok(mut mac) => {
+                mac.update(presented.as_bytes());
+                hex::encode(mac.finalize().into_bytes())
+            }
+            Err(_) => self.generate_refresh_token(),
+        }
     }
 
     fn hash_refresh_token(&self, token: &str) -> String {

@@ -43,6 +43,11 @@ fn revoke_family(
     }
 }
 
+/// Whether a token used at `used` is still within `grace` at `now`.
+fn within_grace(used: OffsetDateTime, now: OffsetDateTime, grace: std::time::Duration) -> bool {
+    now - used <= grace
+}
+
 #[async_trait]
 impl RefreshTokenStore for InMemoryRefreshTokenStore {
     async fn insert(&self, token: RefreshTokenRecord) -> Result<(), StoreError> {
@@ -69,11 +74,28 @@ impl RefreshTokenStore for InMemoryRefreshTokenStore {
         next_hash: &str,
         next_expires_at: OffsetDateTime,
         now: OffsetDateTime,
+        grace: std::time::Duration,
     ) -> Result<RotateOutcome, StoreError> {
         let mut tokens = lock(&self.tokens);
         let Some(row) = tokens.get(presented_hash).cloned() else {
             return Ok(RotateOutcome::Invalid);
         };
+        let successor_live = tokens.get(next_hash).is_some_and(|next| {
+            next.record.family_id == row.record.family_id
+                && next.used_at.is_none()
+                && next.revoked_at.is_none()
+                && next.record.expires_at > now
+        });
+        if row.revoked_at.is_none()
+            && row
+                .used_at
+                .is_some_and(|used| within_grace(used, now, grace))
+            && successor_live
+        {
+            return Ok(RotateOutcome::Replayed {
+                user_id: row.record.user_id,
+            });
+        }
         if row.used_at.is_some() || row.revoked_at.is_some() {
             revoke_family(&mut tokens, row.record.family_id, now);
             return Ok(RotateOutcome::Reused);

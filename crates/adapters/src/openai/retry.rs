@@ -62,25 +62,34 @@ pub(super) fn retryable_status(status: StatusCode) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
 }
 
+/// Longest wait a provider's header is read as; anything longer means the
+/// same (far past any cap we wait for) and must not overflow a `Duration`.
+const LONGEST_ASKED: Duration = Duration::from_secs(24 * 3600);
+
+/// Seconds from a header as a wait, capped at [`LONGEST_ASKED`]; `None`
+/// for negative, NaN or non-numeric values.
+fn asked_wait(seconds: f64) -> Option<Duration> {
+    if seconds.is_nan() || seconds < 0.0 {
+        return None;
+    }
+    Some(Duration::try_from_secs_f64(seconds).map_or(LONGEST_ASKED, |d| d.min(LONGEST_ASKED)))
+}
+
 /// The provider's requested wait: `retry-after-ms`, else `Retry-After` in
 /// seconds (HTTP dates are rare from model providers and are ignored).
+/// Huge, infinite, negative and NaN values never panic: huge ones are
+/// capped, the others ignored.
 pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let read = |name: &str| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
+            .and_then(|v| v.parse::<f64>().ok())
     };
-    if let Some(ms) = read("retry-after-ms").and_then(|v| v.parse::<f64>().ok())
-        && ms.is_finite()
-        && ms >= 0.0
-    {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
-    }
-    read(RETRY_AFTER.as_str())
-        .and_then(|v| v.parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+    read("retry-after-ms")
+        .and_then(|ms| asked_wait(ms / 1000.0))
+        .or_else(|| read(RETRY_AFTER.as_str()).and_then(asked_wait))
 }
 
 #[cfg(test)]
@@ -124,5 +133,42 @@ mod tests {
             HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
         assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn absurd_retry_after_values_are_capped_or_ignored_never_a_panic() {
+        for (value, expected) in [
+            ("1e20", Some(LONGEST_ASKED)),
+            ("inf", Some(LONGEST_ASKED)),
+            ("1e400", Some(LONGEST_ASKED)),
+            ("NaN", None),
+            ("-5", None),
+            ("-inf", None),
+            ("0", Some(Duration::ZERO)),
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(RETRY_AFTER, HeaderValue::from_static(value));
+            assert_eq!(retry_after(&headers), expected, "Retry-After: {value}");
+            let mut headers = HeaderMap::new();
+            headers.insert("retry-after-ms", HeaderValue::from_static(value));
+            let expected_ms = expected.map(|d| if d == LONGEST_ASKED { d } else { d / 1000 });
+            assert_eq!(
+                retry_after(&headers),
+                expected_ms,
+                "retry-after-ms: {value}"
+            );
+        }
+        assert_eq!(
+            RetryPolicy::default().delay(
+                0,
+                retry_after(&{
+                    let mut h = HeaderMap::new();
+                    h.insert(RETRY_AFTER, HeaderValue::from_static("1e20"));
+                    h
+                })
+            ),
+            None,
+            "a wait past the cap is not waited for"
+        );
     }
 }

@@ -71,6 +71,34 @@ async fn revoke(
     .map(|_| ())
 }
 
+/// Whether `next_hash` is a stored, unused, unrevoked and unexpired token
+/// of `family` (a rotation's successor the client has not used yet).
+async fn successor_live(
+    txn: &DatabaseTransaction,
+    b: DbBackend,
+    next_hash: &str,
+    family: Uuid,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let row = one(
+        txn,
+        stmt(
+            b,
+            "SELECT expires_at, used_at, revoked_at FROM refresh_tokens
+             WHERE token_hash = $1 AND family_id = $2",
+            vec![Value::from(next_hash), uuid(family)],
+        ),
+    )
+    .await?;
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    let expires_at: OffsetDateTime = get(&row, "expires_at")?;
+    let used_at: Option<OffsetDateTime> = get(&row, "used_at")?;
+    let revoked_at: Option<OffsetDateTime> = get(&row, "revoked_at")?;
+    Ok(used_at.is_none() && revoked_at.is_none() && expires_at > now)
+}
+
 #[async_trait]
 impl RefreshTokenStore for SeaOrmRefreshTokenStore {
     async fn insert(&self, token: RefreshTokenRecord) -> Result<(), StoreError> {
@@ -85,6 +113,7 @@ impl RefreshTokenStore for SeaOrmRefreshTokenStore {
         next_hash: &str,
         next_expires_at: OffsetDateTime,
         now: OffsetDateTime,
+        grace: std::time::Duration,
     ) -> Result<RotateOutcome, StoreError> {
         let b = self.backend();
         let txn = begin_write(&self.db).await?;
@@ -101,6 +130,12 @@ impl RefreshTokenStore for SeaOrmRefreshTokenStore {
         let expires_at: OffsetDateTime = get(&row, "expires_at")?;
         let used_at: Option<OffsetDateTime> = get(&row, "used_at")?;
         let revoked_at: Option<OffsetDateTime> = get(&row, "revoked_at")?;
+        let replayable = revoked_at.is_none()
+            && used_at.is_some_and(|used| now - used <= grace)
+            && successor_live(&txn, b, next_hash, family, now).await?;
+        if replayable {
+            return Ok(RotateOutcome::Replayed { user_id: user });
+        }
         if used_at.is_some() || revoked_at.is_some() {
             // A second use means the token leaked: end the whole login.
             revoke(&txn, b, family, now).await?;

@@ -1,15 +1,13 @@
 //! Account use cases over mocked ports.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use agents_domain::account::{
     AccessClaims, AccountError, AuthContext, MockAccountStore, MockPasswordHasher,
-    MockRefreshTokenStore, MockTokenIssuer, Role, RotateOutcome, Tenant, TenantRef, TokenError,
-    User,
+    MockRefreshTokenStore, MockTokenIssuer, Role, Tenant, TenantRef, TokenError, User,
 };
 use agents_domain::clock::SystemClock;
-use agents_domain::limiter::{MockRateLimiter, RateDecision};
+use agents_domain::limiter::MockRateLimiter;
 use agents_domain::{TenantId, UserId};
 use time::OffsetDateTime;
 
@@ -33,6 +31,9 @@ impl Mocks {
         issuer
             .expect_hash_refresh_token()
             .returning(|t| format!("h({t})"));
+        issuer
+            .expect_successor_refresh_token()
+            .returning(|t| format!("succ({t})"));
         Self {
             store: MockAccountStore::new(),
             tokens: MockRefreshTokenStore::new(),
@@ -149,123 +150,6 @@ async fn a_taken_slug_is_retried_with_a_suffix() {
 }
 
 #[tokio::test]
-async fn unknown_users_are_verified_against_the_dummy_hash_and_counted() {
-    let mut mocks = Mocks::new();
-    mocks
-        .limiter
-        .expect_peek()
-        .returning(|_, _, _| Ok(RateDecision::Allowed { remaining: 5 }));
-    mocks
-        .store
-        .expect_find_credentials()
-        .returning(|_| Ok(None));
-    mocks
-        .hasher
-        .expect_verify()
-        .withf(|_, hash| hash.is_none())
-        .times(1)
-        .returning(|_, _| Ok(false));
-    mocks
-        .limiter
-        .expect_hit()
-        .times(2)
-        .returning(|_, _, _| Ok(RateDecision::Allowed { remaining: 4 }));
-    let err = mocks
-        .service()
-        .login("ghost", "whatever1", "10.0.0.1")
-        .await
-        .expect_err("401");
-    assert!(matches!(err, LoginError::InvalidCredentials));
-}
-
-#[tokio::test]
-async fn an_inactive_user_with_the_right_password_is_refused_like_a_wrong_one() {
-    let mut mocks = Mocks::new();
-    mocks
-        .limiter
-        .expect_peek()
-        .returning(|_, _, _| Ok(RateDecision::Allowed { remaining: 5 }));
-    mocks
-        .store
-        .expect_find_credentials()
-        .returning(|_| Ok(Some((user(false), "hash".into()))));
-    mocks.hasher.expect_verify().returning(|_, _| Ok(true));
-    mocks
-        .limiter
-        .expect_hit()
-        .returning(|_, _, _| Ok(RateDecision::Allowed { remaining: 4 }));
-    let err = mocks
-        .service()
-        .login("alice", "correct horse", "ip")
-        .await
-        .expect_err("401");
-    assert!(matches!(err, LoginError::InvalidCredentials));
-}
-
-#[tokio::test]
-async fn throttled_logins_never_reach_the_password_check() {
-    let mut mocks = Mocks::new();
-    mocks.limiter.expect_peek().returning(|_, _, _| {
-        Ok(RateDecision::Limited {
-            retry_after: Duration::from_secs(42),
-        })
-    });
-    mocks.hasher.expect_verify().never();
-    let err = mocks
-        .service()
-        .login("alice", "pw", "ip")
-        .await
-        .expect_err("429");
-    assert!(matches!(err, LoginError::Throttled { retry_after } if retry_after.as_secs() == 42));
-}
-
-#[tokio::test]
-async fn a_successful_login_issues_a_pair_and_stores_only_the_refresh_hash() {
-    let mut mocks = Mocks::new();
-    let alice = user(true);
-    let id = alice.id;
-    mocks
-        .limiter
-        .expect_peek()
-        .returning(|_, _, _| Ok(RateDecision::Allowed { remaining: 5 }));
-    mocks.limiter.expect_reset().times(1).returning(|_| Ok(()));
-    mocks
-        .store
-        .expect_find_credentials()
-        .returning(move |_| Ok(Some((alice.clone(), "hash".into()))));
-    mocks.hasher.expect_verify().returning(|_, _| Ok(true));
-    mocks
-        .issuer
-        .expect_issue()
-        .returning(move |u, _| Ok(("jwt".into(), claims(u))));
-    mocks
-        .tokens
-        .expect_insert()
-        .withf(move |record| record.token_hash == "h(next-token)" && record.user_id == id)
-        .times(1)
-        .returning(|_| Ok(()));
-    let pair = mocks
-        .service()
-        .login("alice", "correct horse", "ip")
-        .await
-        .expect("ok");
-    assert_eq!(pair.access_token, "jwt");
-    assert_eq!(pair.refresh_token, "next-token");
-    assert_eq!(pair.expires_in, 1800);
-}
-
-#[tokio::test]
-async fn a_reused_refresh_token_is_refused() {
-    let mut mocks = Mocks::new();
-    mocks
-        .tokens
-        .expect_rotate()
-        .returning(|_, _, _, _| Ok(RotateOutcome::Reused));
-    let err = mocks.service().refresh("old").await.expect_err("401");
-    assert!(matches!(err, RefreshError::Invalid));
-}
-
-#[tokio::test]
 async fn authentication_refuses_bad_tokens_inactive_users_and_non_members() {
     let mut mocks = Mocks::new();
     mocks
@@ -357,3 +241,5 @@ async fn role_rules_for_adding_members() {
         .expect_err("admin cannot remove");
     assert!(matches!(err, TenantError::Forbidden));
 }
+
+mod login;

@@ -80,6 +80,15 @@ impl<'a> RunLoop<'a> {
                 Err(error) => return Err(self.failure(error)),
             };
             if turn.calls.is_empty() {
+                if turn.text.trim().is_empty() {
+                    // Storing an empty answer would show the user nothing
+                    // and look like success: the provider failed to answer.
+                    return Err(self.failure(RunError::Llm(LlmError::Provider {
+                        status: None,
+                        message: "the model answered with neither text nor a tool call".into(),
+                        retry_after: None,
+                    })));
+                }
                 return Ok(self.summary(&offer, call));
             }
             self.messages.push(ChatMessage::Assistant {

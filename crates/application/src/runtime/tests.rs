@@ -309,6 +309,36 @@ async fn a_model_error_mid_stream_fails_the_run_after_the_text_so_far() {
 }
 
 #[tokio::test]
+async fn an_answer_with_neither_text_nor_a_tool_call_fails_the_run() {
+    for (what, reply) in [
+        (
+            "no content at all",
+            vec![
+                Ok(ModelEvent::Usage(USAGE)),
+                Ok(ModelEvent::Finished(agents_domain::llm::FinishReason::Stop)),
+            ],
+        ),
+        (
+            "empty and blank deltas",
+            vec![
+                Ok(ModelEvent::TextDelta(String::new())),
+                Ok(ModelEvent::TextDelta(" \n".into())),
+                Ok(ModelEvent::Finished(agents_domain::llm::FinishReason::Stop)),
+            ],
+        ),
+    ] {
+        let model = FakeModel::new(vec![Reply::Stream(reply)]);
+        let (result, _) = run(&runtime(model, 10), request(&[])).await;
+        let failure = result.expect_err(what);
+        assert!(
+            matches!(&failure.error, RunError::Llm(LlmError::Provider { message, .. }) if message.contains("neither text nor a tool call")),
+            "{what}: {:?}",
+            failure.error
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_model_refusing_the_call_fails_the_run() {
     let model = FakeModel::new(vec![Reply::Refuse(LlmError::Timeout)]);
     let (result, events) = run(&runtime(model, 10), request(&[])).await;

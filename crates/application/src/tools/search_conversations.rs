@@ -7,6 +7,10 @@ use async_trait::async_trait;
 
 use super::{Tool, ToolContext, ToolError};
 
+/// What the model (and so the client and the history) is told when the
+/// search itself fails.
+pub const SEARCH_UNAVAILABLE: &str = "conversation search is unavailable right now";
+
 /// Searches the caller's conversations through the store (never by loading
 /// them all).
 pub struct SearchConversationsTool {
@@ -64,7 +68,12 @@ impl Tool for SearchConversationsTool {
             .store
             .search(context.scope, query, limit)
             .await
-            .map_err(|e| ToolError::Failed(format!("search failed: {e}")))?;
+            .map_err(|error| {
+                // The store's wording (SQL, hosts) stays in the log: the
+                // result reaches the model, the client and the history.
+                tracing::warn!(%error, "search_conversations: store search failed");
+                ToolError::Failed(SEARCH_UNAVAILABLE.into())
+            })?;
         if hits.is_empty() {
             return Ok(format!("No conversations found matching '{query}'."));
         }
@@ -73,5 +82,44 @@ impl Tool for SearchConversationsTool {
             out.push_str(&format!("{}. [{}] {}\n", i + 1, hit.key, hit.preview));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use agents_domain::conversation::{
+        ConversationError, ConversationScope, MockConversationStore,
+    };
+    use agents_domain::{StoreError, TenantId, UserId};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_store_failure_gives_the_model_a_generic_text_without_the_detail() {
+        let mut store = MockConversationStore::new();
+        store.expect_search().returning(|_, _, _| {
+            Err(ConversationError::Store(StoreError::Other(
+                "error returned from database: relation \"agent_messages\" at db.internal:5432"
+                    .into(),
+            )))
+        });
+        let tool = SearchConversationsTool::new(Arc::new(store));
+        let context = ToolContext {
+            scope: ConversationScope {
+                tenant_id: TenantId::new(),
+                user_id: UserId::new(),
+                include_unowned: false,
+            },
+        };
+        let error = tool
+            .call(context, serde_json::json!({"query": "invoice"}))
+            .await
+            .expect_err("the search failed");
+        assert_eq!(error, ToolError::Failed(SEARCH_UNAVAILABLE.into()));
+        let shown = error.to_string();
+        assert!(
+            !shown.contains("database") && !shown.contains("db.internal"),
+            "{shown}"
+        );
     }
 }

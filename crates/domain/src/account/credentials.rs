@@ -74,6 +74,11 @@ pub trait TokenIssuer: Send + Sync {
     fn lifetime_seconds(&self) -> i64;
     /// A fresh opaque refresh token (high-entropy, URL-safe).
     fn generate_refresh_token(&self) -> String;
+    /// The token that succeeds `presented` when it is rotated: derived with
+    /// a server-side key, so the same presented token always gets the same
+    /// successor (a retried rotation can answer the same pair) and nobody
+    /// without the key can compute it.
+    fn successor_refresh_token(&self, presented: &str) -> String;
     /// The digest under which a refresh token is stored and looked up.
     fn hash_refresh_token(&self, token: &str) -> String;
 }
@@ -101,7 +106,15 @@ pub enum RotateOutcome {
         /// Whose token it was.
         user_id: UserId,
     },
-    /// The token was already used or revoked: the whole family is now revoked.
+    /// The token was used within the grace window and its successor is
+    /// still unused: nothing changed, the caller answers the same successor
+    /// again (a client retrying a rotation whose answer it did not get).
+    Replayed {
+        /// Whose token it was.
+        user_id: UserId,
+    },
+    /// The token was already used (outside the grace window, or its
+    /// successor was used too) or revoked: the whole family is now revoked.
     Reused,
     /// Unknown or expired token.
     Invalid,
@@ -116,14 +129,18 @@ pub trait RefreshTokenStore: Send + Sync {
 
     /// Atomically marks the live token `presented_hash` used and stores a
     /// successor `next_hash` (expiring at `next_expires_at`) in the same family
-    /// for the same user. Presenting a used or revoked token revokes the whole
-    /// family and returns `Reused`; an unknown or expired one `Invalid`.
+    /// for the same user. A token used no longer than `grace` ago whose
+    /// successor `next_hash` is still live (stored, unused, unrevoked,
+    /// unexpired) returns `Replayed` and changes nothing. Presenting any
+    /// other used token, or a revoked one, revokes the whole family and
+    /// returns `Reused`; an unknown or expired one `Invalid`.
     async fn rotate(
         &self,
         presented_hash: &str,
         next_hash: &str,
         next_expires_at: OffsetDateTime,
         now: OffsetDateTime,
+        grace: std::time::Duration,
     ) -> Result<RotateOutcome, StoreError>;
 
     /// Revokes the family of `presented_hash`. Returns whether it existed.

@@ -1,5 +1,8 @@
 //! Turns actix's own extractor failures (JSON body, path, query) into the
-//! envelope, so no client ever sees a plain-text error.
+//! envelope, so no client ever sees a plain-text error. The service's own
+//! routes use [`crate::extract::Json`] and [`crate::extract::Query`], which
+//! name every wrong field; these configurations cover `web::Json`,
+//! `web::Query` and `web::Path` in routes an embedder adds.
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
@@ -7,6 +10,7 @@ use actix_web::web;
 use agents_domain::FieldError;
 
 use super::ApiError;
+use super::fields::friendly;
 
 /// JSON body settings: the size limit and envelope errors.
 pub fn json_config(limit: usize) -> web::JsonConfig {
@@ -15,9 +19,17 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
         .error_handler(|err, _req| json_error(err).into())
 }
 
-/// Path parameter errors become 422 (or 404 for the catch-all) envelopes.
+/// Path parameter errors become 422 envelopes naming the parameter.
 pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|err, _req| path_error(err).into())
+    web::PathConfig::default().error_handler(|err, req| {
+        // The one parameter of the route when there is one, else `path`.
+        let names: Vec<&str> = req.match_info().iter().map(|(name, _)| name).collect();
+        let field = match names.as_slice() {
+            [one] => (*one).to_owned(),
+            _ => "path".to_owned(),
+        };
+        path_error(err, field).into()
+    })
 }
 
 /// Query string errors become 422 envelopes.
@@ -54,13 +66,12 @@ fn json_error(err: JsonPayloadError) -> ApiError {
     }
 }
 
-fn path_error(err: PathError) -> ApiError {
-    match err {
-        PathError::Deserialize(e) => {
-            ApiError::validation(vec![FieldError::new("path", e.to_string())])
-        }
-        other => ApiError::validation(vec![FieldError::new("path", other.to_string())]),
-    }
+fn path_error(err: PathError, field: String) -> ApiError {
+    let message = match err {
+        PathError::Deserialize(e) => friendly(&e.to_string(), None),
+        _ => "has an invalid value".to_owned(),
+    };
+    ApiError::validation(vec![FieldError::new(field, message)])
 }
 
 fn query_error(err: QueryPayloadError) -> ApiError {
@@ -68,7 +79,7 @@ fn query_error(err: QueryPayloadError) -> ApiError {
         QueryPayloadError::Deserialize(e) => {
             ApiError::validation(vec![serde_field_error(&e.to_string())])
         }
-        other => ApiError::validation(vec![FieldError::new("query", other.to_string())]),
+        _ => ApiError::validation(vec![FieldError::new("query", "could not be read")]),
     }
 }
 
@@ -87,7 +98,7 @@ fn serde_field_error(message: &str) -> FieldError {
         .and_then(|rest| rest.split('`').next())
         .map(str::to_owned)
         .unwrap_or_else(|| "body".to_owned());
-    FieldError::new(field, cleaned)
+    FieldError::new(field, friendly(&cleaned, None))
 }
 
 #[cfg(test)]
@@ -98,13 +109,13 @@ mod tests {
     fn missing_fields_are_named() {
         let e = serde_field_error("missing field `message` at line 1 column 2");
         assert_eq!(e.field, "message");
-        assert_eq!(e.message, "missing field `message`");
+        assert_eq!(e.message, "is required");
     }
 
     #[test]
-    fn other_serde_errors_fall_back_to_body() {
+    fn other_serde_errors_fall_back_to_body_in_json_terms() {
         let e = serde_field_error("invalid type: string \"x\", expected u32 at line 1 column 9");
         assert_eq!(e.field, "body");
-        assert!(e.message.starts_with("invalid type"));
+        assert_eq!(e.message, "must be an integer of 0 or more");
     }
 }

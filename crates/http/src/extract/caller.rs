@@ -43,16 +43,47 @@ impl FromRequest for BearerToken {
     }
 }
 
-/// Reads a tenant reference: a UUID is an id, anything else a slug, empty
-/// means the default tenant.
-pub fn tenant_ref(value: &str) -> TenantRef {
+/// Longest slug a tenant reference may name (the column's width).
+const MAX_SLUG_CHARS: usize = 64;
+
+/// Reads a tenant reference from a header or a path: a UUID is an id, a
+/// slug-shaped value (1-64 characters of `[A-Za-z0-9._-]`, wide enough for
+/// slugs the Python service made) a slug; `None` for anything else, which
+/// callers answer like an unknown tenant (403), never as the default one.
+pub fn tenant_ref(value: &str) -> Option<TenantRef> {
     let value = value.trim();
-    if value.is_empty() {
-        return TenantRef::Default;
+    if let Ok(id) = uuid::Uuid::try_parse(value) {
+        return Some(TenantRef::Id(TenantId::from_uuid(id)));
     }
-    match uuid::Uuid::try_parse(value) {
-        Ok(id) => TenantRef::Id(TenantId::from_uuid(id)),
-        Err(_) => TenantRef::Slug(value.to_lowercase()),
+    let slug_shaped = !value.is_empty()
+        && value.len() <= MAX_SLUG_CHARS
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    slug_shaped.then(|| TenantRef::Slug(value.to_lowercase()))
+}
+
+/// What a caller who names a tenant that is not theirs (or not a tenant at
+/// all) is told.
+const NOT_A_MEMBER: &str = "You are not a member of this tenant.";
+
+/// Authenticates the caller as a member of the tenant named by `raw` (a
+/// path segment): 401 for a bad token, 403 for a tenant they do not belong
+/// to, and the same 403 for a value that names no tenant at all.
+pub async fn path_member(
+    state: &AppState,
+    token: &BearerToken,
+    raw: &str,
+) -> Result<Caller, ApiError> {
+    match tenant_ref(raw) {
+        Some(tenant) => Ok(state.accounts.authenticate(&token.0, &tenant).await?),
+        None => {
+            state
+                .accounts
+                .authenticate(&token.0, &TenantRef::Default)
+                .await?;
+            Err(ApiError::forbidden(NOT_A_MEMBER))
+        }
     }
 }
 
@@ -78,19 +109,24 @@ impl FromRequest for TenantCaller {
     type Future = BoxedFuture<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let tenant = req
+        // Absent: the default tenant. Present: it must name a tenant; a value
+        // that cannot (not UTF-8, not a UUID or slug) is answered like an
+        // unknown tenant, after the token is checked.
+        let named = req
             .headers()
             .get("x-tenant-id")
-            .and_then(|v| v.to_str().ok())
-            .map(tenant_ref)
-            .unwrap_or(TenantRef::Default);
-        let explicit = tenant != TenantRef::Default;
+            .map(|v| v.to_str().ok().and_then(tenant_ref));
+        let (tenant, explicit, malformed) = match named {
+            None => (TenantRef::Default, false, false),
+            Some(Some(tenant)) => (tenant, true, false),
+            Some(None) => (TenantRef::Default, true, true),
+        };
         let fut = authenticate(req, tenant);
         Box::pin(async move {
             let caller = fut.await?;
-            if caller.tenant.is_none() {
+            if malformed || caller.tenant.is_none() {
                 let message = if explicit {
-                    "You are not a member of this tenant."
+                    NOT_A_MEMBER
                 } else {
                     "You belong to no tenant; create one or ask to be added."
                 };
@@ -120,14 +156,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tenant_refs_are_ids_when_uuid_shaped() {
+    fn tenant_refs_are_ids_when_uuid_shaped_slugs_when_slug_shaped_else_none() {
         let id = uuid::Uuid::new_v4();
         assert_eq!(
             tenant_ref(&id.to_string()),
-            TenantRef::Id(TenantId::from_uuid(id))
+            Some(TenantRef::Id(TenantId::from_uuid(id)))
         );
-        assert_eq!(tenant_ref("Acme"), TenantRef::Slug("acme".into()));
-        assert_eq!(tenant_ref("  "), TenantRef::Default);
+        assert_eq!(tenant_ref("Acme"), Some(TenantRef::Slug("acme".into())));
+        assert_eq!(
+            tenant_ref("old_slug.v2"),
+            Some(TenantRef::Slug("old_slug.v2".into()))
+        );
+        for bad in ["", "  ", "a b", "tenant;drop", "ténant", &"a".repeat(65)] {
+            assert_eq!(tenant_ref(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
 use std::panic::AssertUnwindSafe;
@@ -22,6 +22,7 @@ pub struct CorrelationId(pub String);
 const CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const PROCESS_TIME: HeaderName = HeaderName::from_static("x-process-time");
+const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
 
 /// Accepts a client id only when it is short and plain, so it can never
 /// inject into logs or headers.
@@ -97,6 +98,14 @@ pub async fn request_context(
         }
     });
     let headers = response.headers_mut();
+    // API.md: JSON bodies are `application/json; charset=utf-8`; actix's
+    // `json()` leaves the charset out.
+    if headers
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"application/json"))
+    {
+        headers.insert(CONTENT_TYPE, JSON_UTF8);
+    }
     if let Ok(value) = HeaderValue::from_str(&id) {
         headers.insert(CORRELATION_ID, value);
     }

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiResult, ErrorEnvelope};
-use crate::extract::{AuthUser, ClientAddr};
+use crate::extract::{AuthUser, ClientAddr, Json};
 use crate::ratelimit::ClientRateLimited;
 use crate::state::AppState;
 
@@ -17,12 +17,15 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
     /// 3-50 characters of `[A-Za-z0-9_.-]`.
+    #[schema(min_length = 3, max_length = 50, pattern = r"^[A-Za-z0-9_.-]+$")]
     pub username: String,
-    /// A valid email address.
+    /// A valid email address (at most 254 characters).
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// 8-128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
-    /// Optional display name.
+    /// Optional display name: 1-128 characters after trimming.
     #[serde(default)]
     pub display_name: Option<String>,
 }
@@ -55,7 +58,20 @@ pub struct TenantBody {
     /// Name.
     pub name: String,
     /// The caller's role.
+    #[schema(value_type = RoleName)]
     pub role: String,
+}
+
+/// A role in a tenant: `owner` > `admin` > `viewer`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleName {
+    /// Full control.
+    Owner,
+    /// Manages members (not owners) and billing.
+    Admin,
+    /// Reads the tenant's data.
+    Viewer,
 }
 
 impl From<&TenantWithRole> for TenantBody {
@@ -100,6 +116,7 @@ pub struct TokenResponse {
     /// JWT access token.
     pub access_token: String,
     /// Always `bearer`.
+    #[schema(pattern = "^bearer$")]
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: i64,
@@ -160,7 +177,7 @@ pub struct MeResponse {
 async fn register(
     _limited: ClientRateLimited,
     state: web::Data<AppState>,
-    body: web::Json<RegisterRequest>,
+    body: Json<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let registered = state
@@ -204,7 +221,7 @@ async fn token(
     _limited: ClientRateLimited,
     state: web::Data<AppState>,
     client: ClientAddr,
-    body: web::Json<TokenRequest>,
+    body: Json<TokenRequest>,
 ) -> ApiResult<HttpResponse> {
     let pair = state
         .accounts
@@ -227,7 +244,7 @@ async fn token(
 async fn refresh(
     _limited: ClientRateLimited,
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: Json<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
     let pair = state.accounts.refresh(&body.refresh_token).await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(pair)))
@@ -246,7 +263,7 @@ async fn refresh(
 async fn logout(
     _limited: ClientRateLimited,
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: Json<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
     state.accounts.logout(&body.refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -11,13 +11,12 @@ use agents_application::accounts::Caller;
 use agents_application::billing::{
     BillingService, NewSubscription, SubscriptionPatch, UsageInput, WebhookOutcome,
 };
-use agents_domain::FieldError;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub use dto::*;
 
 use crate::error::{ApiError, ApiResult, ErrorEnvelope};
-use crate::extract::{BearerToken, tenant_ref};
+use crate::extract::{BearerToken, Json, Query, parse_json, path_member};
 use crate::state::AppState;
 
 /// The billing service; absent only if the routes were mounted by hand
@@ -31,10 +30,7 @@ fn service(state: &AppState) -> ApiResult<Arc<BillingService>> {
 
 /// Authenticates the caller as a member of the path's tenant (403 otherwise).
 async fn member_of(state: &AppState, token: &BearerToken, tenant: &str) -> ApiResult<Caller> {
-    Ok(state
-        .accounts
-        .authenticate(&token.0, &tenant_ref(tenant))
-        .await?)
+    path_member(state, token, tenant).await
 }
 
 /// Every plan with its features.
@@ -77,7 +73,7 @@ async fn start_subscription(
     state: web::Data<AppState>,
     token: BearerToken,
     path: web::Path<String>,
-    body: web::Json<StartSubscriptionRequest>,
+    body: Json<StartSubscriptionRequest>,
 ) -> ApiResult<HttpResponse> {
     let billing = service(&state)?;
     let caller = member_of(&state, &token, &path).await?;
@@ -105,7 +101,7 @@ async fn update_subscription(
     state: web::Data<AppState>,
     token: BearerToken,
     path: web::Path<String>,
-    body: web::Json<UpdateSubscriptionRequest>,
+    body: Json<UpdateSubscriptionRequest>,
 ) -> ApiResult<HttpResponse> {
     let billing = service(&state)?;
     let caller = member_of(&state, &token, &path).await?;
@@ -125,7 +121,7 @@ async fn update_subscription(
     tag = "billing",
     security(("bearer" = [])),
     params(("tenant_id" = String, Path, description = "Tenant id or slug")),
-    request_body(content = Option<CancelRequest>, description = "Optional; `cancel_at_period_end` defaults to true"),
+    request_body(content = Option<CancelRequest>, description = "Optional (no body: `cancel_at_period_end` is true)"),
     responses((status = 200, body = SubscriptionBody), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope))
 )]
 #[post("/billing/tenants/{tenant_id}/subscription/cancel")]
@@ -140,9 +136,7 @@ async fn cancel_subscription(
     let at_period_end = if body.iter().all(u8::is_ascii_whitespace) {
         true
     } else {
-        serde_json::from_slice::<CancelRequest>(&body)
-            .map_err(|e| ApiError::validation(vec![FieldError::new("body", e.to_string())]))?
-            .cancel_at_period_end
+        parse_json::<CancelRequest>(&body)?.cancel_at_period_end
     };
     let caller = member_of(&state, &token, &path).await?;
     let subscription = billing.cancel_subscription(&caller, at_period_end).await?;
@@ -162,7 +156,7 @@ async fn record_usage(
     state: web::Data<AppState>,
     token: BearerToken,
     path: web::Path<String>,
-    body: web::Json<UsageRequest>,
+    body: Json<UsageRequest>,
 ) -> ApiResult<HttpResponse> {
     let billing = service(&state)?;
     let caller = member_of(&state, &token, &path).await?;
@@ -194,7 +188,7 @@ async fn get_usage(
     state: web::Data<AppState>,
     token: BearerToken,
     path: web::Path<String>,
-    query: web::Query<UsageQuery>,
+    query: Query<UsageQuery>,
 ) -> ApiResult<HttpResponse> {
     let billing = service(&state)?;
     let caller = member_of(&state, &token, &path).await?;

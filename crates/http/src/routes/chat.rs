@@ -9,7 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::sse;
 use crate::error::{ApiError, ApiResult, ErrorEnvelope};
-use crate::extract::TenantCaller;
+use crate::extract::{Json, TenantCaller};
 use crate::ratelimit::RateLimitPolicy;
 use crate::state::AppState;
 use crate::telemetry::ChatTurnMetrics;
@@ -21,14 +21,16 @@ pub struct ChatBody {
     pub message: String,
     /// Continue this conversation (absent: a new one). 1-255 of `[A-Za-z0-9._:-]`.
     #[serde(default)]
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,255}$")]
     pub conversation_id: Option<String>,
     /// Agent to start with; unknown names fall back to `triage`.
     #[serde(default)]
     pub agent_type: Option<String>,
-    /// Accepted for compatibility with the Python service; not sent to the model.
+    /// An object when present (null counts as absent); accepted for
+    /// compatibility with the Python service, not sent to the model.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
-    pub context: Option<serde_json::Value>,
+    pub context: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl From<ChatBody> for ChatRequest {
@@ -43,7 +45,7 @@ impl From<ChatBody> for ChatRequest {
 
 /// Token counts of a turn.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct UsageBody {
+pub struct TokenUsageBody {
     /// Input tokens.
     pub prompt_tokens: u32,
     /// Output tokens.
@@ -76,7 +78,7 @@ pub struct ChatMetadata {
     /// Handoffs as `from->to`.
     pub handoffs: Vec<String>,
     /// Token usage.
-    pub usage: UsageBody,
+    pub usage: TokenUsageBody,
 }
 
 /// The answer.
@@ -94,8 +96,8 @@ pub struct ChatResponse {
     pub metadata: ChatMetadata,
 }
 
-pub(super) fn usage_body(usage: agents_domain::llm::TokenUsage) -> UsageBody {
-    UsageBody {
+pub(super) fn usage_body(usage: agents_domain::llm::TokenUsage) -> TokenUsageBody {
+    TokenUsageBody {
         prompt_tokens: usage.prompt_tokens,
         completion_tokens: usage.completion_tokens,
         total_tokens: usage.total_tokens,
@@ -170,7 +172,7 @@ async fn chat(
     state: web::Data<AppState>,
     limits: web::Data<RateLimitPolicy>,
     caller: TenantCaller,
-    body: web::Json<ChatBody>,
+    body: Json<ChatBody>,
 ) -> ApiResult<HttpResponse> {
     let scope = scope(&caller)?;
     let plan_limit = plan_chat_limit(&state, scope.tenant_id).await?;
@@ -208,7 +210,7 @@ async fn chat_stream(
     state: web::Data<AppState>,
     limits: web::Data<RateLimitPolicy>,
     caller: TenantCaller,
-    body: web::Json<ChatBody>,
+    body: Json<ChatBody>,
 ) -> ApiResult<HttpResponse> {
     let scope = scope(&caller)?;
     let plan_limit = plan_chat_limit(&state, scope.tenant_id).await?;

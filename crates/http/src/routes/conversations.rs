@@ -9,25 +9,35 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiError, ApiResult, ErrorEnvelope};
-use crate::extract::TenantCaller;
+use crate::extract::{Query, TenantCaller};
 use crate::state::AppState;
 
 /// Paging.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ListQuery {
     /// Page number, from 1.
-    pub page: Option<u64>,
+    #[param(minimum = 1)]
+    pub page: Option<i64>,
     /// Items per page, 1-100 (default 20).
-    pub limit: Option<u64>,
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
 }
 
 /// Search.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct SearchQuery {
-    /// Text to find (1-200 characters).
+    /// Text to find: 1-200 characters after trimming.
     pub q: String,
     /// Maximum results, 1-100 (default 20).
-    pub limit: Option<u64>,
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+}
+
+/// A signed query number as the use case's unsigned one: anything below 1
+/// becomes 0, which the use case refuses with its own message. Signed on
+/// the wire so the document's `int64` is exactly what is accepted.
+fn unsigned(value: Option<i64>) -> Option<u64> {
+    value.map(|v| u64::try_from(v).unwrap_or(0))
 }
 
 /// One line of the list.
@@ -59,7 +69,8 @@ pub struct SearchHitBody {
 /// One message.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MessageBody {
-    /// `user` or `assistant`.
+    /// `user` or `assistant` (`system` and `tool` in adopted histories).
+    #[schema(pattern = "^(user|assistant|system|tool)$")]
     pub role: String,
     /// Text.
     pub content: String,
@@ -118,9 +129,9 @@ fn key(raw: &str) -> ApiResult<ConversationKey> {
 async fn list(
     state: web::Data<AppState>,
     caller: TenantCaller,
-    query: web::Query<ListQuery>,
+    query: Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
-    let page = page_request(query.page, query.limit)?;
+    let page = page_request(unsigned(query.page), unsigned(query.limit))?;
     let page = state.conversations.list(scope(&caller)?, page).await?;
     let items: Vec<ConversationSummaryBody> = page
         .items
@@ -149,11 +160,11 @@ async fn list(
 async fn search(
     state: web::Data<AppState>,
     caller: TenantCaller,
-    query: web::Query<SearchQuery>,
+    query: Query<SearchQuery>,
 ) -> ApiResult<HttpResponse> {
     let hits = state
         .conversations
-        .search(scope(&caller)?, &query.q, query.limit)
+        .search(scope(&caller)?, &query.q, unsigned(query.limit))
         .await?;
     let body: Vec<SearchHitBody> = hits
         .into_iter()
@@ -169,7 +180,7 @@ async fn search(
 #[utoipa::path(
     tag = "conversations",
     security(("bearer" = [])),
-    params(("conversation_id" = String, Path, description = "Conversation id")),
+    params(("conversation_id" = String, Path, description = "Conversation id: 1-255 characters of `[A-Za-z0-9._:-]`", pattern = "^[A-Za-z0-9._:-]{1,255}$")),
     responses((status = 200, body = ConversationBody), (status = 404, body = ErrorEnvelope))
 )]
 #[get("/conversations/{conversation_id}")]
@@ -204,7 +215,7 @@ async fn get_one(
 #[utoipa::path(
     tag = "conversations",
     security(("bearer" = [])),
-    params(("conversation_id" = String, Path, description = "Conversation id")),
+    params(("conversation_id" = String, Path, description = "Conversation id: 1-255 characters of `[A-Za-z0-9._:-]`", pattern = "^[A-Za-z0-9._:-]{1,255}$")),
     responses((status = 204), (status = 404, body = ErrorEnvelope))
 )]
 #[delete("/conversations/{conversation_id}")]

@@ -2,6 +2,9 @@
 //! `/docs`, the interactive page over it, with its assets compiled into the
 //! binary (works offline; no CDN).
 
+mod responses;
+mod rules;
+
 use std::sync::Arc;
 
 use actix_web::http::header;
@@ -9,9 +12,22 @@ use actix_web::{HttpResponse, get, web};
 use utoipa::openapi::OpenApi;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-/// The OpenAPI document, built once per worker from the mounted routes.
+/// The OpenAPI document as served: built once per worker from the mounted
+/// routes and completed (see [`complete`]).
 #[derive(Clone)]
-pub struct OpenApiDoc(pub Arc<OpenApi>);
+pub struct OpenApiDoc(pub Arc<serde_json::Value>);
+
+/// The collected document as JSON, completed with the answers every
+/// operation of a kind can give (400/413/422 for bodies, 401 for bearer
+/// routes, 403 for tenant routes, 500/503 for store-backed ones) and the
+/// constraints the derive cannot write (after-trim lengths, timestamps,
+/// fields that go together).
+pub fn complete(doc: &OpenApi) -> serde_json::Value {
+    let mut value = serde_json::to_value(doc).unwrap_or_default();
+    responses::complete(&mut value);
+    rules::apply(&mut value);
+    value
+}
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/openapi.json";

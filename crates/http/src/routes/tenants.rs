@@ -1,7 +1,7 @@
 //! `/api/v1/tenants`: the caller's tenants and their members.
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use agents_application::accounts::{Caller, MemberChange};
+use agents_application::accounts::{Caller, MemberChange, TenantError};
 use agents_domain::account::{Member, Role};
 use agents_domain::{FieldError, UserId};
 use serde::{Deserialize, Serialize};
@@ -9,18 +9,20 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::auth::TenantBody;
+use super::auth::{RoleName, TenantBody};
 use crate::error::{ApiError, ApiResult, ErrorEnvelope};
-use crate::extract::{AuthUser, BearerToken, tenant_ref};
+use crate::extract::{AuthUser, BearerToken, Json, path_member};
 use crate::state::AppState;
 
 /// New tenant body.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateTenantRequest {
-    /// Display name.
+    /// Display name: 1-128 characters after trimming.
     pub name: String,
-    /// Optional slug (derived from the name when absent).
+    /// Optional slug (derived from the name when absent): 3-64 characters
+    /// of `[a-z0-9-]`, not starting or ending with `-`, not reserved.
     #[serde(default)]
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")]
     pub slug: Option<String>,
 }
 
@@ -30,6 +32,7 @@ pub struct AddMemberRequest {
     /// The user to add.
     pub username_or_email: String,
     /// `owner`, `admin` or `viewer`.
+    #[schema(value_type = RoleName)]
     pub role: String,
 }
 
@@ -37,6 +40,7 @@ pub struct AddMemberRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ChangeRoleRequest {
     /// `owner`, `admin` or `viewer`.
+    #[schema(value_type = RoleName)]
     pub role: String,
 }
 
@@ -50,6 +54,7 @@ pub struct MemberBody {
     /// Email.
     pub email: String,
     /// Role.
+    #[schema(value_type = RoleName)]
     pub role: String,
     /// When they joined.
     #[serde(with = "time::serde::rfc3339")]
@@ -72,18 +77,20 @@ fn parse_role(value: &str) -> Result<Role, ApiError> {
     Role::parse(value).map_err(|e| ApiError::validation(vec![e]))
 }
 
+/// A user id in its hyphenated form (the form ids are shown in), any case.
 fn parse_user_id(value: &str) -> Result<UserId, ApiError> {
+    let invalid = || ApiError::validation(vec![FieldError::new("user_id", "must be a UUID")]);
+    if value.len() != 36 {
+        return Err(invalid());
+    }
     uuid::Uuid::try_parse(value)
         .map(UserId::from_uuid)
-        .map_err(|_| ApiError::validation(vec![FieldError::new("user_id", "must be a UUID")]))
+        .map_err(|_| invalid())
 }
 
 /// Authenticates the caller as a member of the path's tenant (403 otherwise).
 async fn member_of(state: &AppState, token: &BearerToken, tenant: &str) -> ApiResult<Caller> {
-    Ok(state
-        .accounts
-        .authenticate(&token.0, &tenant_ref(tenant))
-        .await?)
+    path_member(state, token, tenant).await
 }
 
 /// The caller's tenants and roles.
@@ -106,7 +113,7 @@ async fn list_tenants(state: web::Data<AppState>, caller: AuthUser) -> ApiResult
 async fn create_tenant(
     state: web::Data<AppState>,
     caller: AuthUser,
-    body: web::Json<CreateTenantRequest>,
+    body: Json<CreateTenantRequest>,
 ) -> ApiResult<HttpResponse> {
     let tenant = state
         .accounts
@@ -144,21 +151,32 @@ async fn list_members(
     security(("bearer" = [])),
     params(("tenant_id" = String, Path, description = "Tenant id or slug")),
     request_body = AddMemberRequest,
-    responses((status = 201, body = MemberBody), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope))
+    responses((status = 201, body = MemberBody), (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "already a member"), (status = 422, body = ErrorEnvelope, description = "invalid fields, or `username_or_email` names no user"))
 )]
 #[post("/tenants/{tenant_id}/members")]
 async fn add_member(
     state: web::Data<AppState>,
     token: BearerToken,
     path: web::Path<String>,
-    body: web::Json<AddMemberRequest>,
+    body: Json<AddMemberRequest>,
 ) -> ApiResult<HttpResponse> {
     let role = parse_role(&body.role)?;
     let caller = member_of(&state, &token, &path).await?;
-    let member = state
+    // The tenant in the path exists (the caller is a member); the user the
+    // body names does not: a field of the body is wrong, not the resource.
+    let member = match state
         .accounts
         .add_member(&caller, &body.username_or_email, role)
-        .await?;
+        .await
+    {
+        Err(TenantError::NotFound) => {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "username_or_email",
+                "names no user",
+            )]));
+        }
+        other => other?,
+    };
     Ok(HttpResponse::Created().json(MemberBody::from(member)))
 }
 
@@ -175,7 +193,7 @@ async fn change_role(
     state: web::Data<AppState>,
     token: BearerToken,
     path: web::Path<(String, String)>,
-    body: web::Json<ChangeRoleRequest>,
+    body: Json<ChangeRoleRequest>,
 ) -> ApiResult<HttpResponse> {
     let (tenant, user) = path.into_inner();
     let role = parse_role(&body.role)?;

@@ -1,6 +1,11 @@
 //! Metric names and the functions that record them. Every label value comes
-//! from a bounded set (route templates, configured agents, models and tools,
-//! stable error names), never from raw paths or ids, so series stay few.
+//! from a bounded set, never from the request itself, so no request can add
+//! a series: `method` (known methods, `OTHER` for the rest), `route` (the
+//! matched template or `<unmatched>`), `status` (codes the server answers),
+//! `agent` (resolved through the catalog, unknown names fall back to
+//! `triage`), `model` (from configuration), `tool` (registered tools only;
+//! the runtime refuses unknown names before any call), and fixed words
+//! (`outcome`, `kind`, `error`, `scope`, `state`).
 
 use std::time::Duration;
 
@@ -106,11 +111,30 @@ pub fn describe() {
     );
 }
 
+/// The `method` label: the methods of HTTP's registry that a client of
+/// this API may send, `OTHER` for anything else, so a request with an
+/// invented method cannot add a series.
+pub fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        "CONNECT" => "CONNECT",
+        "TRACE" => "TRACE",
+        _ => "OTHER",
+    }
+}
+
 /// One answered HTTP request. `route` must be the matched template
-/// (`/api/v1/agents/{name}/status`), never the raw path.
+/// (`/api/v1/agents/{name}/status`, or `<unmatched>`), never the raw path;
+/// `method` is bounded by [`method_label`] here.
 pub fn record_http_request(method: &str, route: &str, status: u16, latency: Duration) {
     let labels = [
-        ("method", method.to_owned()),
+        ("method", method_label(method).to_owned()),
         ("route", route.to_owned()),
         ("status", status.to_string()),
     ];

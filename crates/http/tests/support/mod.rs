@@ -221,3 +221,20 @@ pub fn header<B>(res: &actix_web::dev::ServiceResponse<B>, name: &str) -> String
         .unwrap_or_default()
         .to_owned()
 }
+
+/// `state` with billing on over `stores`, on the local gateway (no
+/// processor), webhooks signed with `whsec_test`.
+pub fn with_billing(mut state: AppState, stores: &Stores) -> AppState {
+    use agents_adapters::payments::{LocalGateway, StripeWebhookVerifier};
+    use agents_application::billing::{BillingService, BillingSettings};
+    let clock = Arc::new(SystemClock);
+    let billing = BillingService::new(
+        stores.billing.clone(),
+        Arc::new(LocalGateway::new(clock.clone())),
+        clock,
+        BillingSettings::default(),
+    )
+    .with_webhooks(Arc::new(StripeWebhookVerifier::new("whsec_test")));
+    state.billing = Some(Arc::new(billing));
+    state
+}

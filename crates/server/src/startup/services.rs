@@ -198,6 +198,12 @@ pub async fn build_services(
             login_window: Duration::from_secs(settings.login_window_seconds),
             max_tenants_per_user: settings.max_tenants_per_user,
             tenant_creates_per_hour: settings.rate_limit_tenant_create_per_hour,
+            login_known_address_ttl: Duration::from_secs(
+                u64::from(settings.login_known_address_days) * 24 * 3600,
+            ),
+            refresh_reuse_grace: Duration::from_secs(u64::from(
+                settings.refresh_token_grace_seconds,
+            )),
         },
     );
 

@@ -138,3 +138,31 @@ fn refresh_tokens_are_random_and_stored_hashed() {
     assert_ne!(hash, a);
     assert_eq!(hash, jwt.hash_refresh_token(&a));
 }
+
+#[test]
+fn a_successor_is_stable_per_key_and_unguessable_without_it() {
+    let jwt = hs(SECRET);
+    let presented = jwt.generate_refresh_token();
+    let next = jwt.successor_refresh_token(&presented);
+    assert_eq!(next.len(), 64);
+    assert_ne!(next, presented);
+    assert_eq!(
+        next,
+        hs(SECRET).successor_refresh_token(&presented),
+        "a replica with the same key derives the same successor"
+    );
+    assert_ne!(
+        next,
+        hs("another-secret-of-enough-length-0123456789").successor_refresh_token(&presented),
+        "the key is part of the derivation"
+    );
+    assert_ne!(next, jwt.hash_refresh_token(&presented));
+    assert_ne!(
+        jwt.successor_refresh_token(&next),
+        next,
+        "a chain of rotations never repeats a token"
+    );
+    let ed_next = ed().successor_refresh_token(&presented);
+    assert_eq!(ed_next, ed().successor_refresh_token(&presented));
+    assert_ne!(ed_next, next);
+}

@@ -144,14 +144,16 @@ impl From<Subscription> for SubscriptionBody {
 pub struct StartSubscriptionRequest {
     /// The plan.
     pub plan_code: String,
-    /// Where invoices go.
+    /// Where invoices go (at most 256 characters).
     #[serde(default)]
+    #[schema(format = Email, max_length = 256)]
     pub billing_email: Option<String>,
     /// Default true.
     #[serde(default)]
     pub auto_renew: Option<bool>,
     /// Seats, > 0.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub seat_count: Option<i64>,
 }
 
@@ -164,11 +166,13 @@ pub struct UpdateSubscriptionRequest {
     /// Renew at period end.
     #[serde(default)]
     pub auto_renew: Option<bool>,
-    /// Where invoices go.
+    /// Where invoices go (at most 256 characters).
     #[serde(default)]
+    #[schema(format = Email, max_length = 256)]
     pub billing_email: Option<String>,
     /// Seats, > 0.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub seat_count: Option<i64>,
 }
 
@@ -187,20 +191,41 @@ fn yes() -> bool {
 /// `POST .../usage`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UsageRequest {
-    /// Feature key.
+    /// Feature key: 1-64 characters of `[A-Za-z0-9_.:-]`.
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$")]
     pub feature_key: String,
-    /// Amount, 1 to 1,000,000 (else 422 naming `quantity`).
-    #[schema(minimum = 1, maximum = 1_000_000)]
+    /// Amount: 1 to 1,000,000 per report.
+    #[schema(minimum = 1, maximum = 1000000)]
+    #[serde(deserialize_with = "usage_quantity")]
     pub quantity: i64,
-    /// The same key counts once.
+    /// The same key counts once: 1-128 characters of `[A-Za-z0-9_.:-]`.
     #[serde(default)]
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,128}$")]
     pub idempotency_key: Option<String>,
     /// RFC 3339; with `period_end`; default the current period.
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub period_start: Option<OffsetDateTime>,
     /// RFC 3339, exclusive.
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub period_end: Option<OffsetDateTime>,
+}
+
+/// Most units one usage report may carry (API.md "Billing").
+pub const MAX_USAGE_QUANTITY: i64 = 1_000_000;
+
+/// Reads `quantity`, refusing what the document does not allow, so the
+/// edge enforces exactly the range it declares.
+fn usage_quantity<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let quantity = i64::deserialize(deserializer)?;
+    if (1..=MAX_USAGE_QUANTITY).contains(&quantity) {
+        Ok(quantity)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "must be between 1 and {MAX_USAGE_QUANTITY}"
+        )))
+    }
 }
 
 /// `GET .../usage` query.
@@ -208,9 +233,11 @@ pub struct UsageRequest {
 pub struct UsageQuery {
     /// RFC 3339; default the current period.
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>, format = DateTime)]
     pub period_start: Option<OffsetDateTime>,
     /// RFC 3339, exclusive.
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>, format = DateTime)]
     pub period_end: Option<OffsetDateTime>,
 }
 
