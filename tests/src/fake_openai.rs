@@ -5,9 +5,12 @@
 //! Its answer to a user message `m` is `You said: m. I have seen N earlier
 //! messages.`, streamed word by word with a pause between chunks (none when
 //! the pause is zero); a message containing `what time` makes it call
-//! `get_current_time` first. It also records when it served each request
-//! ([`Served`]), so a benchmark in the same process can tell the model's time
-//! from the server's.
+//! `get_current_time` first; one containing [`HTML_TRIGGER`] answers
+//! [`HTML_ANSWER`] (markup a client must show as text); one containing
+//! [`SLOW_TRIGGER`] pauses at least [`SLOW_PAUSE`] between words (time to
+//! press Stop or cut the connection). It also records when it served each
+//! request ([`Served`]), so a benchmark in the same process can tell the
+//! model's time from the server's.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -95,12 +98,31 @@ impl Drop for FakeOpenAi {
     }
 }
 
+/// A user message containing this gets [`HTML_ANSWER`].
+pub const HTML_TRIGGER: &str = "answer with html";
+
+/// Markup, a script link and Markdown: a client must render the markup and
+/// the `javascript:` link as text, and may render the rest as Markdown.
+pub const HTML_ANSWER: &str = "Here is markup: <img src=x onerror=alert(1)> and <script>alert(2)</script>.\n\n\
+- a [script link](javascript:alert(3))\n\
+- a [real link](https://example.com/docs)\n\n\
+```html\n<b onclick=alert(4)>bold</b>\n```\n\nInline `<i>code</i>` too.";
+
+/// A user message containing this is answered slowly.
+pub const SLOW_TRIGGER: &str = "slowly";
+
+/// The least pause between the words of a slow answer.
+pub const SLOW_PAUSE: Duration = Duration::from_millis(250);
+
 /// The answer the fake gives to `messages` (what a client should end up with).
 pub fn answer_for(messages: &[Value]) -> String {
     let last_user = messages.iter().rev().find(|m| m["role"] == "user");
     let text = last_user
         .and_then(|m| m["content"].as_str())
         .unwrap_or_default();
+    if text.contains(HTML_TRIGGER) {
+        return HTML_ANSWER.to_owned();
+    }
     let earlier = messages
         .iter()
         .filter(|m| m["role"] == "user" || m["role"] == "assistant")
@@ -202,6 +224,11 @@ async fn serve(
         .and_then(|m| m["content"].as_str())
         .unwrap_or_default()
         .to_owned();
+    let pause = if user_message.contains(SLOW_TRIGGER) {
+        pause.max(SLOW_PAUSE)
+    } else {
+        pause
+    };
     let mut written = Vec::with_capacity(frames.len());
     for frame in frames {
         socket
