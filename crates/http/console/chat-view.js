@@ -202,7 +202,7 @@ export function initChat({ onConversation, onChanged, onStreaming }) {
       if (error instanceof ApiError && error.code === 'llm_unavailable') {
         llmHint.hidden = false;
       } else if (error && error.name === 'AbortError') {
-        setMessage(notice, 'Stopped before the server answered.');
+        setMessage(notice, 'Stopped before the answer began. If the server had received the message, its answer will be in this conversation.');
       } else {
         setMessage(notice, describe(error));
       }
