@@ -8,12 +8,14 @@
 //! `get_current_time` first, and `say N words` makes it answer `word1 ...
 //! wordN`; one containing [`EMPTY_ANSWER`] gets a stream with no text and no
 //! tool call (`choices: []`, then `[DONE]`), as some providers send when they
-//! fail. Like a real model it honours an output cap (`max_completion_tokens`
-//! or `max_tokens`, one token per word): it stops there with
+//! fail; one containing [`HTML_TRIGGER`] answers [`HTML_ANSWER`] (markup a
+//! client must show as text); one containing [`SLOW_TRIGGER`] pauses at least
+//! [`SLOW_PAUSE`] between words (time to press Stop or cut the connection).
+//! Like a real model it honours an output cap (`max_completion_tokens` or
+//! `max_tokens`, one token per word): it stops there with
 //! `finish_reason: length` and reports the words sent as completion tokens.
-//! It also records when it served each request
-//! ([`Served`]), so a benchmark in the same process can tell the model's time
-//! from the server's.
+//! It also records when it served each request ([`Served`]), so a benchmark
+//! in the same process can tell the model's time from the server's.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -104,6 +106,22 @@ impl Drop for FakeOpenAi {
     }
 }
 
+/// A user message containing this gets [`HTML_ANSWER`].
+pub const HTML_TRIGGER: &str = "answer with html";
+
+/// Markup, a script link and Markdown: a client must render the markup and
+/// the `javascript:` link as text, and may render the rest as Markdown.
+pub const HTML_ANSWER: &str = "Here is markup: <img src=x onerror=alert(1)> and <script>alert(2)</script>.\n\n\
+- a [script link](javascript:alert(3))\n\
+- a [real link](https://example.com/docs)\n\n\
+```html\n<b onclick=alert(4)>bold</b>\n```\n\nInline `<i>code</i>` too.";
+
+/// A user message containing this is answered slowly.
+pub const SLOW_TRIGGER: &str = "slowly";
+
+/// The least pause between the words of a slow answer.
+pub const SLOW_PAUSE: Duration = Duration::from_millis(250);
+
 /// The answer the fake gives to `messages` without a cap (what a client
 /// should end up with).
 pub fn answer_for(messages: &[Value]) -> String {
@@ -120,6 +138,9 @@ pub fn answer_for(messages: &[Value]) -> String {
             .map(|i| format!("word{i}"))
             .collect::<Vec<_>>()
             .join(" ");
+    }
+    if text.contains(HTML_TRIGGER) {
+        return HTML_ANSWER.to_owned();
     }
     let earlier = messages
         .iter()
@@ -243,6 +264,11 @@ async fn serve(
         .and_then(|m| m["content"].as_str())
         .unwrap_or_default()
         .to_owned();
+    let pause = if user_message.contains(SLOW_TRIGGER) {
+        pause.max(SLOW_PAUSE)
+    } else {
+        pause
+    };
     let mut written = Vec::with_capacity(frames.len());
     for frame in frames {
         socket

@@ -24,7 +24,28 @@ pub fn server_binary() -> PathBuf {
         .get_or_init(|| {
             let cargo = option_env!("CARGO").unwrap_or("cargo");
             let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
-            let status = Command::new(cargo)
+            let mut command = Command::new(cargo);
+            // Cargo gives this test its package's variables (CARGO_PKG_NAME,
+            // CARGO_MANIFEST_DIR, ...). Build scripts that watch them (ring's
+            // do) would see other values than in the `cargo test` that built
+            // us, rerun, and make each of the two builds redo the other's work.
+            for (name, _) in std::env::vars_os() {
+                let name = name.to_string_lossy();
+                if [
+                    "CARGO_PKG_",
+                    "CARGO_MANIFEST_",
+                    "CARGO_CRATE_",
+                    "CARGO_BIN_",
+                    "CARGO_PRIMARY_",
+                    "CARGO_TARGET_TMPDIR",
+                ]
+                .iter()
+                .any(|prefix| name.starts_with(prefix))
+                {
+                    command.env_remove(name.as_ref());
+                }
+            }
+            let status = command
                 .args([
                     "build",
                     "--quiet",

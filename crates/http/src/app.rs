@@ -117,6 +117,7 @@ pub fn build_app(
         .app_data(path_config())
         .app_data(query_config())
         .configure(root::configure)
+        .configure(crate::routes::console::configure)
         .configure(health::configure)
         .service(metrics_handler)
         .service(openapi::openapi_json)

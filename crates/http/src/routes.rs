@@ -4,6 +4,7 @@ pub mod agents;
 pub mod auth;
 pub mod billing;
 pub mod chat;
+pub mod console;
 pub mod conversations;
 pub mod fallback;
 pub mod health;

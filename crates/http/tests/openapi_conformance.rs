@@ -14,6 +14,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::test;
+use agents_http::routes::console;
 use agents_http::telemetry::{MetricsEndpoint, prometheus_builder};
 use agents_http::{HttpSettings, build_app};
 use serde_json::{Value, json};
@@ -167,6 +168,12 @@ fn walk(logout: Value, ivan: String) -> Vec<Step> {
     let usage = "/api/v1/billing/tenants/{tenant_id}/usage";
     vec![
         step("GET", "/", "/", false, None, 200),
+        step("GET", "/app", "/app", false, None, 200),
+        step("GET", "/app/{route}", "/app/usage", false, None, 200),
+        step("GET", "/app/{route}", "/app/assets/nope", false, None, 404),
+        step("GET", "/app/assets/{hash}/{file}", format!("{}/app.js", console::assets_path()), false, None, 200),
+        step("GET", "/app/assets/{hash}/{file}", format!("{}/style.css", console::assets_path()), false, None, 200),
+        step("GET", "/app/assets/{hash}/{file}", "/app/assets/0000/app.js", false, None, 404),
         step("GET", "/health", "/health", false, None, 200),
         step("GET", "/health/ready", "/health/ready", false, None, 200),
         step("GET", "/metrics", "/metrics", false, None, 200),

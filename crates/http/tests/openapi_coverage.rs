@@ -22,6 +22,7 @@ use serde_json::Value;
 /// Source files that declare routes, with the scope they are mounted under.
 const ROUTE_SOURCES: &[(&str, &str)] = &[
     ("routes/root.rs", ""),
+    ("routes/console.rs", "/app"),
     ("routes/health.rs", ""),
     ("routes/openapi.rs", ""),
     ("telemetry/endpoint.rs", ""),
@@ -67,10 +68,29 @@ fn declared_routes(file: &Path, prefix: &str) -> Vec<(String, String)> {
                 "{}: #[{method}(\"{path}\")] has no #[utoipa::path]",
                 file.display()
             );
-            routes.push((method.to_uppercase(), format!("{prefix}{path}")));
+            routes.push((method.to_uppercase(), format!("{prefix}{}", template(path))));
         }
     }
     routes
+}
+
+/// An actix path with its parameters' patterns dropped (`{tail:.*}` is
+/// `{tail}`), as utoipa writes it in the document.
+fn template(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let (mut in_param, mut in_pattern) = (false, false);
+    for c in path.chars() {
+        match c {
+            '{' => in_param = true,
+            '}' => (in_param, in_pattern) = (false, false),
+            ':' if in_param => in_pattern = true,
+            _ => {}
+        }
+        if !in_pattern || c == '}' {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn documented(doc: &Value) -> BTreeSet<(String, String)> {

@@ -45,7 +45,7 @@ async fn serve(settings: Settings) -> Result<(), StartupError> {
     let rate_limits = observability::rate_limits(&settings).await?;
     let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
     let address = listener.local_addr()?;
-    tracing::info!(%address, store = %stores.description, limiter = services.limiter_name, "agents-server listening");
+    tracing::info!(%address, console = %console_url(address), store = %stores.description, limiter = services.limiter_name, "agents-server listening");
     let http = HttpSettings {
         max_body_bytes: settings.max_body_bytes,
         cors: CorsSettings {
@@ -66,9 +66,36 @@ async fn serve(settings: Settings) -> Result<(), StartupError> {
     Ok(())
 }
 
+/// The web console's address as a browser on this machine opens it (an
+/// unspecified bind address such as `0.0.0.0` is reached via loopback).
+fn console_url(address: std::net::SocketAddr) -> String {
+    let host = match address.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
+        ip if ip.is_unspecified() => "[::1]".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    format!("http://{host}:{}/app", address.port())
+}
+
 /// Opens the stores and builds the services without serving (operator commands).
 pub async fn open_services(settings: &Settings) -> Result<(Stores, Services), StartupError> {
     let stores = stores::open(settings).await?;
     let services = build_services(settings, &stores).await?;
     Ok((stores, services))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::console_url;
+
+    #[test]
+    fn the_console_address_is_one_a_local_browser_can_open() {
+        let url = |a: &str| console_url(a.parse().expect("address"));
+        assert_eq!(url("127.0.0.1:8000"), "http://127.0.0.1:8000/app");
+        assert_eq!(url("0.0.0.0:8000"), "http://127.0.0.1:8000/app");
+        assert_eq!(url("[::]:9000"), "http://[::1]:9000/app");
+        assert_eq!(url("[::1]:9000"), "http://[::1]:9000/app");
+        assert_eq!(url("10.1.2.3:80"), "http://10.1.2.3:80/app");
+    }
 }
