@@ -13,7 +13,7 @@ use contract::{Fixture, at, key, register, user_message};
 fn scope(tenant: TenantId, user: UserId) -> ConversationScope {
     ConversationScope {
         tenant_id: tenant,
-        user_id: user,
+        owner: agents_domain::conversation::ConversationOwner::User(user),
         include_unowned: false,
     }
 }
@@ -244,7 +244,7 @@ async fn another_users_conversation_is_not_found(f: Fixture) {
     for include_unowned in [false, true] {
         let bob_scope = ConversationScope {
             tenant_id: tenant,
-            user_id: bob,
+            owner: agents_domain::conversation::ConversationOwner::User(bob),
             include_unowned,
         };
         let err = f

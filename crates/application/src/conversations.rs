@@ -160,7 +160,7 @@ mod tests {
     fn scope() -> ConversationScope {
         ConversationScope {
             tenant_id: TenantId::new(),
-            user_id: UserId::new(),
+            owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
             include_unowned: false,
         }
     }

@@ -598,22 +598,18 @@ suite!(postgres, support::postgres_stores().await);
 
 #[actix_web::test]
 async fn a_plan_sets_its_tenants_chat_rate() {
-    use agents_adapters::limiter::InMemoryRateLimiter;
-    use agents_http::ratelimit::{RateLimitPolicy, RateLimits};
+    use agents_server::config::PlanSettings;
     let stores = support::memory_stores();
-    let mut state = billing_state(&stores).await;
-    state.chat_plan_limits = Arc::new([("starter".to_owned(), 1)].into_iter().collect());
-    let settings = HttpSettings {
-        rate_limits: RateLimitPolicy::new(
-            Arc::new(InMemoryRateLimiter::new()),
-            RateLimits {
-                anon_per_minute: 0,
-                chat_per_minute: 100,
-            },
-        ),
-        ..HttpSettings::default()
+    let mut settings = support::billing_settings(WEBHOOK_SECRET);
+    settings.rate_limit_chat_per_minute = 100;
+    let starter = PlanSettings {
+        chat_per_minute: Some(1),
+        ..PlanSettings::default()
     };
-    let app = test::init_service(build_app(state, settings)).await;
+    settings.plans.insert("starter".into(), starter);
+    let echo = Arc::new(agents_adapters::memory::ScriptedChatModel::echo());
+    let state = support::app_with(&settings, &stores, Some(echo)).await;
+    let app = test::init_service(build_app(state, HttpSettings::default())).await;
     let (token, _, _) = user(&app, "ratey").await;
     let chat = |n: u32| {
         test::TestRequest::post()

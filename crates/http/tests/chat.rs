@@ -598,20 +598,14 @@ async fn invalid_chat_input_is_422() {
 
 #[actix_web::test]
 async fn a_tenant_over_its_chat_rate_is_429_and_nothing_is_stored() {
-    use agents_adapters::limiter::InMemoryRateLimiter;
-    use agents_http::ratelimit::{RateLimitPolicy, RateLimits};
     let stores = support::memory_stores();
-    let settings = HttpSettings {
-        rate_limits: RateLimitPolicy::new(
-            Arc::new(InMemoryRateLimiter::new()),
-            RateLimits {
-                anon_per_minute: 0,
-                chat_per_minute: 2,
-            },
-        ),
-        ..HttpSettings::default()
+    let settings = agents_server::Settings {
+        rate_limit_chat_per_minute: 2,
+        ..support::settings()
     };
-    let app = test::init_service(build_app(support::state_on(&stores, None).await, settings)).await;
+    let echo = Arc::new(agents_adapters::memory::ScriptedChatModel::echo());
+    let state = support::app_with(&settings, &stores, Some(echo)).await;
+    let app = test::init_service(build_app(state, HttpSettings::default())).await;
     let alice = token(&app, "alice").await;
     let bob = token(&app, "bob").await;
     for i in 0..2 {

@@ -118,10 +118,7 @@ async fn forged_forwarded_for_lines_cannot_pick_the_client_address() {
     let settings = HttpSettings {
         rate_limits: RateLimitPolicy::new(
             Arc::new(InMemoryRateLimiter::new()),
-            RateLimits {
-                anon_per_minute: 1,
-                chat_per_minute: 0,
-            },
+            RateLimits { anon_per_minute: 1 },
         ),
         ..HttpSettings::default()
     };

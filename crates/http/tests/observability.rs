@@ -173,7 +173,9 @@ async fn streams_tools_and_model_runs_are_measured() {
     let context = ToolContext {
         scope: ConversationScope {
             tenant_id: uuid::Uuid::new_v4().into(),
-            user_id: uuid::Uuid::new_v4().into(),
+            owner: agents_domain::conversation::ConversationOwner::User(
+                uuid::Uuid::new_v4().into(),
+            ),
             include_unowned: false,
         },
     };
@@ -210,10 +212,7 @@ async fn streams_tools_and_model_runs_are_measured() {
 async fn unauthenticated_auth_routes_are_limited_per_client_address_but_probes_never() {
     let policy = RateLimitPolicy::new(
         Arc::new(InMemoryRateLimiter::new()),
-        RateLimits {
-            anon_per_minute: 2,
-            chat_per_minute: 0,
-        },
+        RateLimits { anon_per_minute: 2 },
     );
     let settings = HttpSettings {
         rate_limits: policy,

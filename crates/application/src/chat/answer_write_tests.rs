@@ -40,8 +40,11 @@ fn fixture(faults: &[AppendFault], window: Duration, succeeded: bool) -> Fixture
     );
     let mut guard = MockTurnGuard::new();
     guard
+        .expect_admit()
+        .returning(|_| Ok(super::Admission::default()));
+    guard
         .expect_before_turn()
-        .returning(|_| Ok(TurnPermit::default()));
+        .returning(|_, _| Ok(TurnPermit::default()));
     guard
         .expect_after_turn()
         .withf(move |_, _, outcome| outcome.succeeded == succeeded && outcome.usage == USAGE)
@@ -60,7 +63,7 @@ fn fixture(faults: &[AppendFault], window: Duration, succeeded: bool) -> Fixture
     .with_turn_guard(Arc::new(guard));
     let scope = ConversationScope {
         tenant_id: TenantId::new(),
-        user_id: UserId::new(),
+        owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
         include_unowned: false,
     };
     Fixture {

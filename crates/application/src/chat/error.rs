@@ -8,6 +8,7 @@ use agents_domain::StoreError;
 use agents_domain::conversation::ConversationError;
 use agents_domain::llm::LlmError;
 
+use super::TurnRefused;
 use crate::runtime::RunError;
 
 /// Why a chat failed. Variants up to `QuotaExceeded` are returned by
@@ -20,6 +21,13 @@ pub enum ChatError {
     /// `details` lists the fields.
     #[error("invalid chat request: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Validation(Vec<FieldError>),
+    /// 429 `rate_limited`: the tenant sent more chat requests this minute
+    /// than its rate allows; nothing was stored or counted.
+    #[error("too many chat requests")]
+    RateLimited {
+        /// When the window frees a request (`Retry-After`).
+        retry_after: Duration,
+    },
     /// 404 `not_found`: the conversation id is in use in this tenant by a
     /// conversation the caller may not see.
     #[error("conversation not found")]
@@ -63,6 +71,21 @@ pub enum ChatError {
     /// 500 `internal_error`: anything else; the message is for the log only.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<TurnRefused> for ChatError {
+    fn from(refused: TurnRefused) -> Self {
+        match refused {
+            TurnRefused::QuotaExceeded {
+                message,
+                retry_after,
+            } => ChatError::QuotaExceeded {
+                message,
+                retry_after,
+            },
+            TurnRefused::Unavailable(message) => ChatError::ServiceUnavailable(message),
+        }
+    }
 }
 
 impl From<LlmError> for ChatError {

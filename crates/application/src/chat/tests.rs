@@ -38,7 +38,7 @@ fn fixture(replies: Vec<Reply>) -> Fixture {
     );
     let scope = ConversationScope {
         tenant_id: TenantId::new(),
-        user_id: UserId::new(),
+        owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
         include_unowned: false,
     };
     Fixture {
@@ -299,8 +299,11 @@ async fn another_users_conversation_is_not_found_and_the_permit_is_returned() {
         .expect("answered");
     let mut guard = MockTurnGuard::new();
     guard
+        .expect_admit()
+        .returning(|_| Ok(super::Admission::default()));
+    guard
         .expect_before_turn()
-        .returning(|_| Ok(TurnPermit::default()));
+        .returning(|_, _| Ok(TurnPermit::default()));
     guard
         .expect_after_turn()
         .withf(|_, _, outcome| !outcome.succeeded && outcome.usage == TokenUsage::default())
@@ -308,7 +311,7 @@ async fn another_users_conversation_is_not_found_and_the_permit_is_returned() {
         .return_const(());
     let service = f.service.clone().with_turn_guard(Arc::new(guard));
     let intruder = ConversationScope {
-        user_id: UserId::new(),
+        owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
         ..f.scope
     };
     let result = service
@@ -330,7 +333,10 @@ async fn another_users_conversation_is_not_found_and_the_permit_is_returned() {
 async fn the_turn_guard_can_refuse_disable_tools_and_is_told_the_usage() {
     let f = fixture(vec![text("ok")]);
     let mut refusing = MockTurnGuard::new();
-    refusing.expect_before_turn().returning(|_| {
+    refusing
+        .expect_admit()
+        .returning(|_| Ok(super::Admission::default()));
+    refusing.expect_before_turn().returning(|_, _| {
         Err(TurnRefused::QuotaExceeded {
             message: "monthly messages used".into(),
             retry_after: None,
@@ -342,7 +348,10 @@ async fn the_turn_guard_can_refuse_disable_tools_and_is_told_the_usage() {
     assert!(f.model.requests().is_empty());
 
     let mut limiting = MockTurnGuard::new();
-    limiting.expect_before_turn().returning(|_| {
+    limiting
+        .expect_admit()
+        .returning(|_| Ok(super::Admission::default()));
+    limiting.expect_before_turn().returning(|_, _| {
         Ok(TurnPermit {
             disabled_tools: ["echo".to_owned()].into(),
             max_tokens: Some(50),

@@ -85,7 +85,7 @@ pub(super) fn request(disabled: &[&str]) -> RunRequest {
         context: ToolContext {
             scope: ConversationScope {
                 tenant_id: TenantId::new(),
-                user_id: UserId::new(),
+                owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
                 include_unowned: false,
             },
         },

@@ -94,7 +94,7 @@ impl MemoryStore {
                 id: uuid::Uuid::new_v4(),
                 key: key.clone(),
                 tenant_id: scope.tenant_id,
-                user_id: Some(scope.user_id),
+                user_id: Some(scope.owner.user_id()),
                 agent_entrypoint: update.entrypoint.clone(),
                 active_agent: None,
                 message_count: 0,
@@ -147,7 +147,7 @@ impl MemoryStore {
     }
 
     fn visible(scope: &ConversationScope, conversation: &Conversation) -> bool {
-        conversation.user_id == Some(scope.user_id)
+        conversation.user_id == Some(scope.owner.user_id())
             || (conversation.user_id.is_none() && scope.include_unowned)
     }
 }

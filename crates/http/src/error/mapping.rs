@@ -125,6 +125,14 @@ impl From<ChatError> for ApiError {
         match err {
             ChatError::Validation(fields) => ApiError::validation(fields),
             ChatError::ConversationNotFound => ApiError::not_found("Conversation not found."),
+            ChatError::RateLimited { retry_after } => {
+                crate::telemetry::metrics::record_rate_limited("chat");
+                ApiError::too_many(
+                    "rate_limited",
+                    "Too many requests; wait for the Retry-After delay before trying again.",
+                    retry_after.as_secs_f64().ceil() as u64,
+                )
+            }
             ChatError::QuotaExceeded {
                 message,
                 retry_after,

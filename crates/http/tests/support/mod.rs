@@ -69,9 +69,11 @@ pub async fn postgres_stores() -> Option<Stores> {
 }
 
 /// The settings every test app starts from: a fixed HS256 key, five login
-/// failures per minute, a short health timeout.
+/// failures per minute, a short health timeout, no chat rate (tests about
+/// it set their own).
 pub fn settings() -> Settings {
     Settings {
+        rate_limit_chat_per_minute: 0,
         app_name: "Test Agents".into(),
         app_description: "test".into(),
         app_version: "9.9.9".into(),
