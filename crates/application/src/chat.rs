@@ -175,7 +175,9 @@ impl ChatRun {
                 _ => {}
             }
         }
-        Err(ChatError::Internal("the run ended without a result".into()))
+        Err(ChatError::Internal(crate::cause::Cause::message(
+            "the run ended without a result",
+        )))
     }
 }
 

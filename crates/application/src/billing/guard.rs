@@ -57,8 +57,8 @@ impl Reservation {
     }
 }
 
-fn unavailable(err: impl std::fmt::Display) -> TurnRefused {
-    TurnRefused::Unavailable(err.to_string())
+fn unavailable(err: impl std::error::Error + Send + Sync + 'static) -> TurnRefused {
+    TurnRefused::Unavailable(crate::cause::Cause::new(err))
 }
 
 fn refused(limit: i64, feature: &str, period: Period, now: OffsetDateTime) -> TurnRefused {

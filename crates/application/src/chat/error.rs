@@ -9,6 +9,7 @@ use agents_domain::conversation::ConversationError;
 use agents_domain::llm::LlmError;
 
 use super::TurnRefused;
+use crate::cause::Cause;
 use crate::runtime::RunError;
 
 /// Why a chat failed. Variants up to `QuotaExceeded` are returned by
@@ -67,10 +68,10 @@ pub enum ChatError {
     /// 503 `service_unavailable`: the database (or the billing store behind
     /// the turn guard) did not answer.
     #[error("service unavailable: {0}")]
-    ServiceUnavailable(String),
-    /// 500 `internal_error`: anything else; the message is for the log only.
+    ServiceUnavailable(#[source] Cause),
+    /// 500 `internal_error`: anything else; the cause is for the log only.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Cause),
 }
 
 impl From<TurnRefused> for ChatError {
@@ -120,8 +121,8 @@ impl From<RunError> for ChatError {
 impl From<StoreError> for ChatError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Unavailable(message) => ChatError::ServiceUnavailable(message.to_string()),
-            StoreError::Other(message) => ChatError::Internal(message.to_string()),
+            error @ StoreError::Unavailable(_) => ChatError::ServiceUnavailable(Cause::new(error)),
+            error @ StoreError::Other(_) => ChatError::Internal(Cause::new(error)),
         }
     }
 }

@@ -50,7 +50,7 @@ pub enum TurnRefused {
     },
     /// The guard's own store did not answer (503).
     #[error("quota check unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] crate::cause::Cause),
 }
 
 /// How an accepted turn ended.
