@@ -19,7 +19,8 @@ use agents_adapters::memory::InMemoryConversationStore;
 use agents_adapters::sql::SqlDatabase;
 use agents_domain::account::{Email, NewTenant, NewUser, Slug, TenantName, Username};
 use agents_domain::conversation::{
-    Conversation, ConversationKey, MessageContent, MessageRole, NewMessage, StoredMessage,
+    Conversation, ConversationKey, ConversationScope, ConversationUpdate, MessageContent,
+    MessageRole, NewMessage, StoredMessage,
 };
 use agents_domain::{TenantId, UserId};
 use agents_testkit::Stores;
@@ -112,6 +113,23 @@ macro_rules! contract_tests {
 /// A fixed instant plus `seconds`, with microseconds so precision is checked too.
 pub fn at(seconds: i64) -> OffsetDateTime {
     time::macros::datetime!(2025-11-06 12:00:00.123456 UTC) + time::Duration::seconds(seconds)
+}
+
+/// The scope of `user` in `tenant` (not an admin).
+pub fn scope(tenant: TenantId, user: UserId) -> ConversationScope {
+    ConversationScope {
+        tenant_id: tenant,
+        owner: agents_domain::conversation::ConversationOwner::User(user),
+        include_unowned: false,
+    }
+}
+
+/// A conversation update starting at `triage`.
+pub fn update() -> ConversationUpdate {
+    ConversationUpdate {
+        entrypoint: "triage".into(),
+        ..ConversationUpdate::default()
+    }
 }
 
 /// A key.
