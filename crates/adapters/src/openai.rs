@@ -8,7 +8,6 @@
 //! so neither our single retry policy nor our first-byte/between-chunk
 //! timeout could be enforced through it.
 
-mod retry;
 mod sse;
 mod stream;
 mod wire;
@@ -20,7 +19,7 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use reqwest::header::CONTENT_TYPE;
 
-pub use retry::RetryPolicy;
+pub use crate::retry::RetryPolicy;
 
 /// How to reach the provider.
 #[derive(Clone)]
@@ -157,7 +156,7 @@ impl OpenAiChatModel {
         if status.is_success() {
             return Ok(response);
         }
-        let retry_after = retry::retry_after(response.headers());
+        let retry_after = crate::retry::retry_after(response.headers());
         let body = match tokio::time::timeout(timeout, response.bytes()).await {
             Ok(Ok(body)) => body.to_vec(),
             Ok(Err(_)) | Err(_) => Vec::new(),
@@ -168,7 +167,7 @@ impl OpenAiChatModel {
             message,
             retry_after,
         };
-        Err((error, retry::retryable_status(status) && !quota))
+        Err((error, crate::retry::retryable_status(status) && !quota))
     }
 }
 

@@ -33,6 +33,7 @@ pub enum ToolError {
 }
 
 /// A tool: a name, a JSON Schema for its arguments, and an action.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait Tool: Send + Sync {
     /// Name the model calls it by.
