@@ -100,7 +100,7 @@ impl StripeGateway {
         let mut request = self
             .client
             .request(method.clone(), url)
-            .bearer_auth(&self.config.secret_key)
+            .bearer_auth(self.config.secret_key.expose())
             .timeout(self.config.timeout);
         if *method == Method::POST {
             request = request.form(form);
