@@ -1,6 +1,7 @@
 //! Tools agents can call, behind one registry.
 
 mod current_time;
+mod metered;
 mod search_conversations;
 mod web_search;
 
@@ -11,6 +12,7 @@ use agents_domain::conversation::ConversationScope;
 use async_trait::async_trait;
 
 pub use current_time::CurrentTimeTool;
+pub use metered::{MeteredTool, TOOL_CALLS_TOTAL};
 pub use search_conversations::SearchConversationsTool;
 pub use web_search::{WebSearchTool, format_search_results};
 

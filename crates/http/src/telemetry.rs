@@ -5,7 +5,6 @@
 
 mod counted_limiter;
 mod endpoint;
-mod metered_tool;
 pub mod metrics;
 mod turn;
 
@@ -14,5 +13,4 @@ pub use endpoint::{
     MetricsEndpoint, MetricsError, PoolSample, PoolSampler, install_prometheus, metrics_handler,
     prometheus_builder,
 };
-pub use metered_tool::MeteredTool;
 pub use turn::ChatTurnMetrics;

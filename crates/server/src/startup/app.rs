@@ -12,7 +12,7 @@ use agents_application::conversations::ConversationService;
 use agents_application::health::HealthService;
 use agents_application::runtime::{AgentRuntime, RuntimeSettings};
 use agents_application::tools::{
-    CurrentTimeTool, SearchConversationsTool, Tool, ToolRegistry, WebSearchTool,
+    CurrentTimeTool, MeteredTool, SearchConversationsTool, Tool, ToolRegistry, WebSearchTool,
 };
 use agents_domain::account::PasswordHasher;
 use agents_domain::clock::{Clock, SystemClock};
@@ -21,7 +21,7 @@ use agents_domain::llm::ChatModel;
 use agents_domain::search::WebSearch;
 use agents_http::cors::CorsSettings;
 use agents_http::ratelimit::{RateLimitPolicy, RateLimits};
-use agents_http::telemetry::{CountedLimiter, MeteredTool};
+use agents_http::telemetry::CountedLimiter;
 use agents_http::{AppInfo, AppState, HttpSettings};
 
 use super::services::{
