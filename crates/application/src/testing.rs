@@ -1,6 +1,6 @@
-//! Test fakes for the application's unit tests: a scripted chat model, a
-//! minimal in-memory conversation store and a few tools. (The adapters'
-//! richer fakes are out of reach: application must not depend on adapters.)
+//! Test fakes for the application's unit tests: a scripted chat model, the
+//! adapters' in-memory conversation store with scripted write faults, and a
+//! few tools.
 
 mod store;
 

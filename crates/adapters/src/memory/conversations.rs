@@ -51,6 +51,18 @@ impl InMemoryConversationStore {
             },
         );
     }
+
+    /// A stored conversation and its messages, whoever owns it (tests look
+    /// underneath the scoped port with it).
+    pub fn snapshot(
+        &self,
+        tenant: TenantId,
+        key: &ConversationKey,
+    ) -> Option<(Conversation, Vec<StoredMessage>)> {
+        lock(&self.state)
+            .get(&(tenant, key.as_str().to_owned()))
+            .map(|e| (e.conversation.clone(), e.messages.clone()))
+    }
 }
 
 fn visible(conversation: &Conversation, scope: &ConversationScope) -> bool {
