@@ -15,7 +15,7 @@ use super::guard::MockTurnGuard;
 use super::*;
 use crate::runtime::tests::{test_catalog, test_registry};
 use crate::runtime::{AgentRuntime, RuntimeSettings};
-use crate::testing::{AppendFault, FakeModel, MemoryStore, USAGE, text};
+use crate::testing::{AppendFault, MemoryStore, USAGE, model, text};
 
 struct Fixture {
     store: Arc<MemoryStore>,
@@ -33,7 +33,7 @@ fn fixture(faults: &[AppendFault], window: Duration, succeeded: bool) -> Fixture
         .map(|mut f| f.extend(faults))
         .ok();
     let runtime = AgentRuntime::new(
-        FakeModel::new(vec![text("The answer")]),
+        model(vec![text("The answer")]),
         Arc::new(test_catalog()),
         Arc::new(test_registry()),
         RuntimeSettings::default(),

@@ -12,7 +12,7 @@ use super::guard::MockTurnGuard;
 use super::*;
 use crate::runtime::tests::{test_catalog, test_registry};
 use crate::runtime::{AgentRuntime, RuntimeSettings};
-use crate::testing::{FakeModel, MemoryStore, Reply, USAGE, calls, text};
+use crate::testing::{FakeModel, MemoryStore, Reply, USAGE, calls, model, text};
 
 struct Fixture {
     model: Arc<FakeModel>,
@@ -22,7 +22,7 @@ struct Fixture {
 }
 
 fn fixture(replies: Vec<Reply>) -> Fixture {
-    let model = FakeModel::new(replies);
+    let model = model(replies);
     let store = Arc::new(MemoryStore::default());
     let runtime = AgentRuntime::new(
         model.clone(),
@@ -166,7 +166,7 @@ async fn the_second_turn_sends_the_history_and_resumes_the_last_agent() {
 
 #[tokio::test]
 async fn the_user_message_is_stored_even_when_the_model_fails() {
-    let f = fixture(vec![Reply::Refuse(LlmError::Provider {
+    let f = fixture(vec![Reply::Fail(LlmError::Provider {
         status: Some(500),
         message: "down".into(),
         retry_after: None,
@@ -198,7 +198,7 @@ async fn model_failures_map_to_the_api_error_kinds() {
             ChatError::LlmUnavailable("no key".into()),
         ),
     ] {
-        let f = fixture(vec![Reply::Refuse(error)]);
+        let f = fixture(vec![Reply::Fail(error)]);
         assert_eq!(
             f.service.chat(f.scope, ask("hello", None, None)).await,
             Err(expected)
