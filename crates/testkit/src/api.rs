@@ -99,15 +99,8 @@ where
     S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
-    let res = test::call_service(app, req).await;
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = test::read_body(res).await;
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        headers,
-    )
+    let reply = call(app, req).await;
+    (reply.status, reply.body, reply.headers)
 }
 
 /// Registers and logs `username` in; the access token.
@@ -116,20 +109,7 @@ where
     S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
-    let register = test::TestRequest::post()
-        .uri("/api/v1/auth/register")
-        .set_json(json!({"username": username, "email": format!("{username}@example.com"), "password": "correct horse"}))
-        .to_request();
-    assert_eq!(
-        test::call_service(app, register).await.status(),
-        StatusCode::CREATED
-    );
-    let login = test::TestRequest::post()
-        .uri("/api/v1/auth/token")
-        .set_json(json!({"username": username, "password": "correct horse"}))
-        .to_request();
-    let (_, body, _) = json_call(app, login).await;
-    body["access_token"].as_str().unwrap_or_default().to_owned()
+    user(app, username).await.0
 }
 
 /// `req` with `token` as bearer.
