@@ -6,7 +6,8 @@
 pub mod chat_client;
 pub mod fake_openai;
 pub mod fault_proxy;
-pub mod postgres;
+/// Scratch Postgres databases and the Redis probe, from the test kit.
+pub use agents_testkit::postgres;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -197,7 +197,11 @@ async fn guard_latency(
     for i in 0..TURNS {
         let tenant = tenants[i % TENANTS];
         let t = Instant::now();
-        let permit = guard.before_turn(tenant).await.map_err(|e| e.to_string())?;
+        let admission = guard.admit(tenant).await.map_err(|e| e.to_string())?;
+        let permit = guard
+            .before_turn(tenant, admission)
+            .await
+            .map_err(|e| e.to_string())?;
         before.push(t.elapsed());
         let t = Instant::now();
         guard.after_turn(tenant, permit, outcome).await;
@@ -215,7 +219,10 @@ async fn guard_latency(
                 for i in 0..TURNS / CLIENTS {
                     let tenant = tenants[(c + i * CLIENTS) % TENANTS];
                     let t = Instant::now();
-                    if let Ok(permit) = guard.before_turn(tenant).await {
+                    let Ok(admission) = guard.admit(tenant).await else {
+                        continue;
+                    };
+                    if let Ok(permit) = guard.before_turn(tenant, admission).await {
                         samples.push(t.elapsed());
                         guard.after_turn(tenant, permit, outcome).await;
                     }

@@ -8,11 +8,11 @@
 //! so neither our single retry policy nor our first-byte/between-chunk
 //! timeout could be enforced through it.
 
-mod retry;
 mod sse;
 mod stream;
 mod wire;
 
+use agents_domain::secret::Secret;
 use std::time::Duration;
 
 use agents_domain::llm::{ChatModel, LlmError, ModelRequest, ModelStream};
@@ -20,17 +20,17 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use reqwest::header::CONTENT_TYPE;
 
-pub use retry::RetryPolicy;
+pub use crate::retry::RetryPolicy;
 
 /// How to reach the provider.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct OpenAiSettings {
     /// API base, e.g. `https://api.openai.com/v1` (`OPENAI_BASE_URL`);
     /// requests go to `{base_url}/chat/completions`.
     pub base_url: String,
     /// Bearer key (`OPENAI_API_KEY`); empty sends no `Authorization`
     /// header, for local servers that need none.
-    pub api_key: String,
+    pub api_key: Secret,
     /// Longest wait for the response headers and for each next chunk
     /// (`LLM_TIMEOUT`); also bounds connecting.
     pub timeout: Duration,
@@ -53,29 +53,10 @@ pub enum TokenLimitField {
     MaxTokens,
 }
 
-impl std::fmt::Debug for OpenAiSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenAiSettings")
-            .field("base_url", &self.base_url)
-            .field(
-                "api_key",
-                &if self.api_key.is_empty() {
-                    ""
-                } else {
-                    "<redacted>"
-                },
-            )
-            .field("timeout", &self.timeout)
-            .field("retry", &self.retry)
-            .field("token_limit_field", &self.token_limit_field)
-            .finish()
-    }
-}
-
 impl OpenAiSettings {
     /// Settings for `base_url` and `api_key` with a 60 s timeout and the
     /// default retry policy.
-    pub fn new(base_url: impl Into<String>, api_key: impl Into<String>) -> Self {
+    pub fn new(base_url: impl Into<String>, api_key: impl Into<Secret>) -> Self {
         Self {
             base_url: base_url.into(),
             api_key: api_key.into(),
@@ -132,7 +113,7 @@ impl OpenAiChatModel {
             .header(CONTENT_TYPE, "application/json")
             .body(body.to_vec());
         if !self.settings.api_key.is_empty() {
-            request = request.bearer_auth(&self.settings.api_key);
+            request = request.bearer_auth(self.settings.api_key.expose());
         }
         let timeout = self.settings.timeout;
         let response = match tokio::time::timeout(timeout, request.send()).await {
@@ -157,7 +138,7 @@ impl OpenAiChatModel {
         if status.is_success() {
             return Ok(response);
         }
-        let retry_after = retry::retry_after(response.headers());
+        let retry_after = crate::retry::retry_after(response.headers());
         let body = match tokio::time::timeout(timeout, response.bytes()).await {
             Ok(Ok(body)) => body.to_vec(),
             Ok(Err(_)) | Err(_) => Vec::new(),
@@ -168,7 +149,7 @@ impl OpenAiChatModel {
             message,
             retry_after,
         };
-        Err((error, retry::retryable_status(status) && !quota))
+        Err((error, crate::retry::retryable_status(status) && !quota))
     }
 }
 

@@ -1,6 +1,7 @@
 //! [`TavilySearch`]: the web-search port over Tavily's search API
 //! (`POST {base}/search` with a bearer key). Vendor JSON stays in here.
 
+use agents_domain::secret::Secret;
 use std::time::Duration;
 
 use agents_domain::search::{SearchError, SearchHit, SearchResults, WebSearch};
@@ -21,32 +22,21 @@ pub enum SearchDepth {
 }
 
 /// How to reach Tavily.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct TavilySettings {
     /// API base (`TAVILY_BASE_URL`, default `https://api.tavily.com`).
     pub base_url: String,
     /// API key (`TAVILY_API_KEY`).
-    pub api_key: String,
+    pub api_key: Secret,
     /// Longest wait for the whole answer.
     pub timeout: Duration,
     /// Search depth.
     pub search_depth: SearchDepth,
 }
 
-impl std::fmt::Debug for TavilySettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TavilySettings")
-            .field("base_url", &self.base_url)
-            .field("api_key", &"<redacted>")
-            .field("timeout", &self.timeout)
-            .field("search_depth", &self.search_depth)
-            .finish()
-    }
-}
-
 impl TavilySettings {
     /// Settings for `api_key` at Tavily's public address, basic depth, 15 s.
-    pub fn new(api_key: impl Into<String>) -> Self {
+    pub fn new(api_key: impl Into<Secret>) -> Self {
         Self {
             base_url: "https://api.tavily.com".into(),
             api_key: api_key.into(),
@@ -157,7 +147,7 @@ impl WebSearch for TavilySearch {
         let response = self
             .http
             .post(&self.url)
-            .bearer_auth(&self.settings.api_key)
+            .bearer_auth(self.settings.api_key.expose())
             .json(&body)
             .send()
             .await

@@ -69,7 +69,7 @@ async fn setup(model: Arc<dyn ChatModel>, plan: &str, messages_limit: Option<i64
 fn scope(tenant: TenantId) -> ConversationScope {
     ConversationScope {
         tenant_id: tenant,
-        user_id: UserId::new(),
+        owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
         include_unowned: false,
     }
 }

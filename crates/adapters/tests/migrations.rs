@@ -177,7 +177,7 @@ async fn a_python_database_is_adopted_and_reads_back_through_the_store() {
     let stores = db.stores();
     let admin = ConversationScope {
         tenant_id: tenant,
-        user_id: UserId::new(),
+        owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
         include_unowned: true,
     };
     let key = ConversationKey::parse("support-chat").expect("key");

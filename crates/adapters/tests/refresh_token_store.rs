@@ -29,19 +29,19 @@ fn token(
 async fn rotation_is_single_use_and_reuse_revokes_the_family(f: Fixture) {
     let (user, _) = register(&f, "alice").await;
     let family = TokenFamilyId::new();
-    f.tokens
+    f.refresh_tokens
         .insert(token("t1", family, user, 3600))
         .await
         .expect("insert");
     assert_eq!(
-        f.tokens
+        f.refresh_tokens
             .rotate("t1", "t2", at(7200), at(10), NO_GRACE)
             .await
             .expect("rotate"),
         RotateOutcome::Rotated { user_id: user }
     );
     assert_eq!(
-        f.tokens
+        f.refresh_tokens
             .rotate("t2", "t3", at(7200), at(20), NO_GRACE)
             .await
             .expect("rotate"),
@@ -49,21 +49,21 @@ async fn rotation_is_single_use_and_reuse_revokes_the_family(f: Fixture) {
     );
     // t1 again: theft; the live t3 dies with the family.
     assert_eq!(
-        f.tokens
+        f.refresh_tokens
             .rotate("t1", "x1", at(7200), at(30), NO_GRACE)
             .await
             .expect("rotate"),
         RotateOutcome::Reused
     );
     assert_eq!(
-        f.tokens
+        f.refresh_tokens
             .rotate("t3", "x2", at(7200), at(40), NO_GRACE)
             .await
             .expect("rotate"),
         RotateOutcome::Reused
     );
     assert_eq!(
-        f.tokens
+        f.refresh_tokens
             .rotate("unknown", "x3", at(7200), at(40), NO_GRACE)
             .await
             .expect("rotate"),
@@ -71,12 +71,12 @@ async fn rotation_is_single_use_and_reuse_revokes_the_family(f: Fixture) {
     );
     // Another login of the same user is untouched.
     let other = TokenFamilyId::new();
-    f.tokens
+    f.refresh_tokens
         .insert(token("o1", other, user, 3600))
         .await
         .expect("insert");
     assert_eq!(
-        f.tokens
+        f.refresh_tokens
             .rotate("o1", "o2", at(7200), at(50), NO_GRACE)
             .await
             .expect("rotate"),
@@ -86,30 +86,35 @@ async fn rotation_is_single_use_and_reuse_revokes_the_family(f: Fixture) {
 
 async fn expired_tokens_are_invalid_and_logout_revokes(f: Fixture) {
     let (user, _) = register(&f, "alice").await;
-    f.tokens
+    f.refresh_tokens
         .insert(token("old", TokenFamilyId::new(), user, 60))
         .await
         .expect("insert");
     assert_eq!(
-        f.tokens
+        f.refresh_tokens
             .rotate("old", "new", at(7200), at(61), NO_GRACE)
             .await
             .expect("rotate"),
         RotateOutcome::Invalid
     );
-    f.tokens
+    f.refresh_tokens
         .insert(token("live", TokenFamilyId::new(), user, 3600))
         .await
         .expect("insert");
-    assert!(f.tokens.revoke_family("live", at(5)).await.expect("revoke"));
     assert!(
-        !f.tokens
+        f.refresh_tokens
+            .revoke_family("live", at(5))
+            .await
+            .expect("revoke")
+    );
+    assert!(
+        !f.refresh_tokens
             .revoke_family("never-issued", at(5))
             .await
             .expect("revoke")
     );
     assert_eq!(
-        f.tokens
+        f.refresh_tokens
             .rotate("live", "next", at(7200), at(6), NO_GRACE)
             .await
             .expect("rotate"),
@@ -119,13 +124,13 @@ async fn expired_tokens_are_invalid_and_logout_revokes(f: Fixture) {
 
 async fn concurrent_rotations_of_one_token_succeed_once(f: Fixture) {
     let (user, _) = register(&f, "alice").await;
-    f.tokens
+    f.refresh_tokens
         .insert(token("shared", TokenFamilyId::new(), user, 3600))
         .await
         .expect("insert");
     let tasks: Vec<_> = (0..10)
         .map(|i| {
-            let tokens = f.tokens.clone();
+            let tokens = f.refresh_tokens.clone();
             tokio::spawn(async move {
                 tokens
                     .rotate("shared", &format!("next-{i}"), at(7200), at(10), NO_GRACE)
@@ -147,12 +152,12 @@ async fn concurrent_rotations_of_one_token_succeed_once(f: Fixture) {
 
 async fn a_retry_within_the_grace_window_gets_the_same_successor(f: Fixture) {
     let (user, _) = register(&f, "alice").await;
-    f.tokens
+    f.refresh_tokens
         .insert(token("g1", TokenFamilyId::new(), user, 3600))
         .await
         .expect("insert");
     let rotate = |presented: &'static str, next: &'static str, secs: i64| {
-        let tokens = f.tokens.clone();
+        let tokens = f.refresh_tokens.clone();
         async move {
             tokens
                 .rotate(presented, next, at(7200), at(secs), GRACE)
@@ -190,19 +195,19 @@ async fn a_retry_within_the_grace_window_gets_the_same_successor(f: Fixture) {
 
 async fn a_used_token_outside_the_grace_or_with_another_successor_revokes(f: Fixture) {
     let (user, _) = register(&f, "alice").await;
-    f.tokens
+    f.refresh_tokens
         .insert(token("late1", TokenFamilyId::new(), user, 3600))
         .await
         .expect("insert");
     assert_eq!(
-        f.tokens
+        f.refresh_tokens
             .rotate("late1", "late2", at(7200), at(10), GRACE)
             .await
             .expect("rotate"),
         RotateOutcome::Rotated { user_id: user }
     );
     assert_eq!(
-        f.tokens
+        f.refresh_tokens
             .rotate("late1", "late2", at(7200), at(41), GRACE)
             .await
             .expect("rotate"),
@@ -210,26 +215,26 @@ async fn a_used_token_outside_the_grace_or_with_another_successor_revokes(f: Fix
         "31 s after its use is past the grace"
     );
     assert_eq!(
-        f.tokens
+        f.refresh_tokens
             .rotate("late2", "late3", at(7200), at(42), GRACE)
             .await
             .expect("rotate"),
         RotateOutcome::Reused
     );
 
-    f.tokens
+    f.refresh_tokens
         .insert(token("w1", TokenFamilyId::new(), user, 3600))
         .await
         .expect("insert");
     assert_eq!(
-        f.tokens
+        f.refresh_tokens
             .rotate("w1", "w2", at(7200), at(10), GRACE)
             .await
             .expect("rotate"),
         RotateOutcome::Rotated { user_id: user }
     );
     assert_eq!(
-        f.tokens
+        f.refresh_tokens
             .rotate("w1", "not-w2", at(7200), at(11), GRACE)
             .await
             .expect("rotate"),
@@ -240,13 +245,13 @@ async fn a_used_token_outside_the_grace_or_with_another_successor_revokes(f: Fix
 
 async fn concurrent_retries_of_one_rotation_all_get_its_successor(f: Fixture) {
     let (user, _) = register(&f, "alice").await;
-    f.tokens
+    f.refresh_tokens
         .insert(token("same", TokenFamilyId::new(), user, 3600))
         .await
         .expect("insert");
     let tasks: Vec<_> = (0..10)
         .map(|_| {
-            let tokens = f.tokens.clone();
+            let tokens = f.refresh_tokens.clone();
             tokio::spawn(async move {
                 tokens
                     .rotate("same", "same-next", at(7200), at(10), GRACE)

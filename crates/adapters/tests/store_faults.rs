@@ -67,7 +67,7 @@ async fn scope_on(db: &SqlDatabase) -> ConversationScope {
 fn scope(tenant_id: TenantId, user_id: UserId) -> ConversationScope {
     ConversationScope {
         tenant_id,
-        user_id,
+        owner: agents_domain::conversation::ConversationOwner::User(user_id),
         include_unowned: false,
     }
 }

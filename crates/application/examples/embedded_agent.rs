@@ -120,7 +120,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| r#"/call roll_dice {"sides": 20}"#.into());
     let scope = ConversationScope {
         tenant_id: TenantId::new(),
-        user_id: UserId::new(),
+        owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
         include_unowned: false,
     };
     let mut run = chat

@@ -2,6 +2,7 @@
 //! background and report every step as a [`ChatEvent`]. The streaming
 //! endpoint forwards the events; the plain endpoint collects them.
 
+mod admission;
 mod error;
 mod guard;
 mod prepare;
@@ -15,17 +16,24 @@ mod tests;
 use std::sync::Arc;
 use std::time::Duration;
 
+use agents_domain::TenantId;
 use agents_domain::clock::Clock;
 use agents_domain::conversation::{
     ConversationKey, ConversationScope, ConversationStore, ToolCallRecord,
 };
+use agents_domain::limiter::RateLimiter;
 use agents_domain::llm::TokenUsage;
 use tokio::sync::mpsc;
 
 use crate::runtime::{AgentRuntime, HandoffRecord, RunEvent};
 
+pub use admission::ChatRateLimits;
 pub use error::ChatError;
-pub use guard::{NoTurnGuard, TurnGuard, TurnOutcome, TurnPermit, TurnRefused};
+#[cfg(any(test, feature = "mocks"))]
+pub use guard::MockTurnGuard;
+pub use guard::{Admission, NoTurnGuard, TurnGuard, TurnOutcome, TurnPermit, TurnRefused};
+
+use admission::ChatRate;
 
 /// Tunables of the chat use case.
 #[derive(Debug, Clone, PartialEq)]
@@ -167,7 +175,9 @@ impl ChatRun {
                 _ => {}
             }
         }
-        Err(ChatError::Internal("the run ended without a result".into()))
+        Err(ChatError::Internal(crate::cause::Cause::message(
+            "the run ended without a result",
+        )))
     }
 }
 
@@ -178,6 +188,7 @@ pub struct ChatService {
     store: Arc<dyn ConversationStore>,
     clock: Arc<dyn Clock>,
     guard: Arc<dyn TurnGuard>,
+    rate: Option<ChatRate>,
     settings: ChatSettings,
 }
 
@@ -194,6 +205,7 @@ impl ChatService {
             store,
             clock,
             guard: Arc::new(NoTurnGuard),
+            rate: None,
             settings,
         }
     }
@@ -204,38 +216,47 @@ impl ChatService {
         self
     }
 
-    /// Validates the request, refuses it when no model provider is
-    /// configured, asks the turn guard, loads the history,
-    /// stores the user's message and starts the run on the tokio runtime.
-    /// Errors here mean nothing was stored and nothing counted. The run
-    /// continues, and its answer is stored, even if the returned
-    /// [`ChatRun`] is dropped.
+    /// The same service counting each tenant's chat requests in `limiter`
+    /// against `limits`.
+    pub fn with_rate_limit(
+        mut self,
+        limiter: Arc<dyn RateLimiter>,
+        limits: ChatRateLimits,
+    ) -> Self {
+        self.rate = Some(ChatRate::new(limiter, limits));
+        self
+    }
+
+    /// Admits the turn in `scope`'s tenant: its chat rate (on the plan the
+    /// turn guard reads, once), the request's validity, a configured model,
+    /// the plan's quota. Then loads the history, stores the user's message
+    /// and starts the run on the tokio runtime. Errors here mean nothing
+    /// was stored and nothing counted. The run continues, and its answer is
+    /// stored, even if the returned [`ChatRun`] is dropped.
     pub async fn start(
         &self,
         scope: ConversationScope,
         request: ChatRequest,
     ) -> Result<ChatRun, ChatError> {
+        let tenant = scope.tenant_id;
+        // The plan is read before the rate check only when the rate depends
+        // on it; either way it is read once.
+        let admitted = match &self.rate {
+            Some(rate) if rate.depends_on_plan() => Some(self.guard.admit(tenant).await?),
+            _ => None,
+        };
+        self.check_rate(tenant, admitted.as_ref()).await?;
         let prepared = prepare::validate(&request, &self.settings)?;
         if !self.runtime.has_model() {
             return Err(ChatError::LlmUnavailable(
                 "no language model provider is configured".into(),
             ));
         }
-        let permit = match self.guard.before_turn(scope.tenant_id).await {
-            Ok(permit) => permit,
-            Err(TurnRefused::QuotaExceeded {
-                message,
-                retry_after,
-            }) => {
-                return Err(ChatError::QuotaExceeded {
-                    message,
-                    retry_after,
-                });
-            }
-            Err(TurnRefused::Unavailable(message)) => {
-                return Err(ChatError::ServiceUnavailable(message));
-            }
+        let admission = match admitted {
+            Some(admission) => admission,
+            None => self.guard.admit(tenant).await?,
         };
+        let permit = self.guard.before_turn(tenant, admission).await?;
         let accepted = prepare::accept(self, scope, prepared, &permit).await;
         let turn = match accepted {
             Ok(turn) => turn,
@@ -259,6 +280,20 @@ impl ChatService {
         };
         tokio::spawn(turn::complete(self.clone(), turn, permit, sender));
         Ok(run)
+    }
+
+    async fn check_rate(
+        &self,
+        tenant: TenantId,
+        admission: Option<&Admission>,
+    ) -> Result<(), ChatError> {
+        match &self.rate {
+            Some(rate) => {
+                let plan = admission.and_then(|a| a.plan_code.as_deref());
+                rate.check(tenant, plan).await
+            }
+            None => Ok(()),
+        }
     }
 
     /// Runs a turn to its end: [`start`](Self::start) then

@@ -18,7 +18,7 @@ pub const DEFAULT_LIMIT: u64 = 20;
 pub const MAX_QUERY_CHARS: usize = 200;
 
 /// Why a conversation operation failed.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum ConversationsError {
     /// 422 `validation_error`: bad paging or search parameters.
     #[error("invalid request: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
@@ -26,24 +26,17 @@ pub enum ConversationsError {
     /// 404 `not_found`: absent, or not the caller's (the two look the same).
     #[error("conversation not found")]
     NotFound,
-    /// 503 `service_unavailable`: the database did not answer.
-    #[error("service unavailable: {0}")]
-    ServiceUnavailable(String),
+    /// 503 `service_unavailable` when the database did not answer, else
     /// 500 `internal_error`.
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl From<ConversationError> for ConversationsError {
     fn from(error: ConversationError) -> Self {
         match error {
             ConversationError::NotFound => ConversationsError::NotFound,
-            ConversationError::Store(StoreError::Unavailable(m)) => {
-                ConversationsError::ServiceUnavailable(m.to_string())
-            }
-            ConversationError::Store(StoreError::Other(m)) => {
-                ConversationsError::Internal(m.to_string())
-            }
+            ConversationError::Store(error) => error.into(),
         }
     }
 }
@@ -160,7 +153,7 @@ mod tests {
     fn scope() -> ConversationScope {
         ConversationScope {
             tenant_id: TenantId::new(),
-            user_id: UserId::new(),
+            owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
             include_unowned: false,
         }
     }
@@ -168,12 +161,12 @@ mod tests {
     #[test]
     fn paging_is_validated_with_defaults() {
         assert_eq!(
-            page_request(None, None),
-            Ok(PageRequest { page: 1, limit: 20 })
+            page_request(None, None).ok(),
+            Some(PageRequest { page: 1, limit: 20 })
         );
         assert_eq!(
-            page_request(Some(3), Some(100)),
-            Ok(PageRequest {
+            page_request(Some(3), Some(100)).ok(),
+            Some(PageRequest {
                 page: 3,
                 limit: 100
             })
@@ -206,19 +199,20 @@ mod tests {
         });
         let service = ConversationService::new(Arc::new(store));
         let key = ConversationKey::generate();
-        assert_eq!(
+        assert!(matches!(
             service.get(scope(), &key).await,
             Err(ConversationsError::NotFound)
-        );
-        assert_eq!(
+        ));
+        assert!(matches!(
             service.delete(scope(), &key).await,
             Err(ConversationsError::NotFound)
-        );
-        assert_eq!(
-            service
-                .list(scope(), PageRequest { page: 1, limit: 20 })
-                .await,
-            Err(ConversationsError::ServiceUnavailable("down".into()))
+        ));
+        let outage = service
+            .list(scope(), PageRequest { page: 1, limit: 20 })
+            .await;
+        assert!(
+            matches!(&outage, Err(ConversationsError::Store(e)) if e.is_unavailable()),
+            "{outage:?}"
         );
     }
 }

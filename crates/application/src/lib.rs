@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod agents;
 pub mod billing;
+pub mod cause;
 pub mod chat;
 pub mod conversations;
 pub mod health;

@@ -1,18 +1,15 @@
-//! Test fakes for the application's unit tests: a scripted chat model, a
-//! minimal in-memory conversation store and a few tools. (The adapters'
-//! richer fakes are out of reach: application must not depend on adapters.)
+//! Test fakes for the application's unit tests: a scripted chat model, the
+//! adapters' in-memory conversation store with scripted write faults, and a
+//! few tools.
 
 mod store;
 
 pub use store::{AppendFault, MemoryStore};
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use agents_domain::llm::{
-    ChatModel, FinishReason, LlmError, ModelEvent, ModelRequest, ModelStream, TokenUsage, ToolCall,
-};
+use agents_domain::llm::{FinishReason, ModelEvent, TokenUsage};
 use async_trait::async_trait;
 
 use crate::tools::{Tool, ToolContext, ToolError};
@@ -23,13 +20,12 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// One scripted model call.
-pub enum Reply {
-    /// The call starts and yields these items.
-    Stream(Vec<Result<ModelEvent, LlmError>>),
-    /// The call fails before any output.
-    Refuse(LlmError),
-}
+/// One scripted model call (the adapters' scripted model, held to the
+/// same port as the real one).
+pub use agents_adapters::memory::ScriptedTurn as Reply;
+
+/// The scripted chat model of the adapters, recording every request.
+pub type FakeModel = agents_adapters::memory::ScriptedChatModel;
 
 /// Usage reported by every scripted call.
 pub const USAGE: TokenUsage = TokenUsage {
@@ -38,7 +34,13 @@ pub const USAGE: TokenUsage = TokenUsage {
     total_tokens: 15,
 };
 
-/// A text answer in two deltas.
+/// A model that plays `replies` in order.
+pub fn model(replies: Vec<Reply>) -> Arc<FakeModel> {
+    Arc::new(FakeModel::new(replies))
+}
+
+/// A text answer in two deltas (split mid-word, so tests see deltas
+/// joined as they came).
 pub fn text(answer: &str) -> Reply {
     let middle = answer
         .char_indices()
@@ -54,54 +56,7 @@ pub fn text(answer: &str) -> Reply {
 
 /// A response asking for tools: `(name, arguments)` pairs.
 pub fn calls(requested: &[(&str, &str)]) -> Reply {
-    let mut events: Vec<_> = requested
-        .iter()
-        .enumerate()
-        .map(|(i, (name, arguments))| {
-            Ok(ModelEvent::ToolCall(ToolCall {
-                id: format!("call_{i}"),
-                name: (*name).to_owned(),
-                arguments: (*arguments).to_owned(),
-            }))
-        })
-        .collect();
-    events.push(Ok(ModelEvent::Usage(USAGE)));
-    events.push(Ok(ModelEvent::Finished(FinishReason::ToolCalls)));
-    Reply::Stream(events)
-}
-
-/// A chat model answering from a script and recording every request.
-#[derive(Default)]
-pub struct FakeModel {
-    script: Mutex<VecDeque<Reply>>,
-    requests: Mutex<Vec<ModelRequest>>,
-}
-
-impl FakeModel {
-    /// A model that plays `replies` in order.
-    pub fn new(replies: Vec<Reply>) -> Arc<Self> {
-        Arc::new(Self {
-            script: Mutex::new(replies.into()),
-            requests: Mutex::default(),
-        })
-    }
-
-    /// Every request received so far.
-    pub fn requests(&self) -> Vec<ModelRequest> {
-        lock(&self.requests).clone()
-    }
-}
-
-#[async_trait]
-impl ChatModel for FakeModel {
-    async fn stream(&self, request: ModelRequest) -> Result<ModelStream, LlmError> {
-        lock(&self.requests).push(request);
-        match lock(&self.script).pop_front() {
-            Some(Reply::Stream(items)) => Ok(Box::pin(futures::stream::iter(items))),
-            Some(Reply::Refuse(error)) => Err(error),
-            None => Err(LlmError::Unavailable("script exhausted".into())),
-        }
-    }
+    Reply::tool_calls(requested).with_usage(USAGE)
 }
 
 /// A tool returning its arguments.

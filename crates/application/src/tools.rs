@@ -1,6 +1,7 @@
 //! Tools agents can call, behind one registry.
 
 mod current_time;
+mod metered;
 mod search_conversations;
 mod web_search;
 
@@ -11,6 +12,7 @@ use agents_domain::conversation::ConversationScope;
 use async_trait::async_trait;
 
 pub use current_time::CurrentTimeTool;
+pub use metered::{MeteredTool, TOOL_CALLS_TOTAL};
 pub use search_conversations::SearchConversationsTool;
 pub use web_search::{WebSearchTool, format_search_results};
 
@@ -33,6 +35,7 @@ pub enum ToolError {
 }
 
 /// A tool: a name, a JSON Schema for its arguments, and an action.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait Tool: Send + Sync {
     /// Name the model calls it by.

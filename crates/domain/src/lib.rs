@@ -14,6 +14,7 @@ pub mod ids;
 pub mod limiter;
 pub mod llm;
 pub mod search;
+pub mod secret;
 
 pub use error::{FieldError, StoreCause, StoreError};
 pub use ids::{PlanId, SubscriptionId, TenantId, UserId};

@@ -105,7 +105,8 @@ pub fn build_app(
         InitError = (),
     >,
 > {
-    let billing_enabled = state.billing.is_some();
+    let billing = state.billing.clone();
+    let billing_enabled = billing.is_some();
     let mut base = BaseDoc::openapi();
     base.info.version = state.info.version.clone();
     let (app, doc) = App::new()
@@ -141,6 +142,11 @@ pub fn build_app(
     let doc = openapi::complete(&doc);
     let app = match settings.metrics {
         Some(metrics) => app.app_data(web::Data::new(metrics)),
+        None => app,
+    };
+    // The billing routes' state exists only when they are mounted.
+    let app = match billing {
+        Some(billing) => app.app_data(web::Data::from(billing)),
         None => app,
     };
     app.app_data(web::Data::new(OpenApiDoc(Arc::new(doc))))

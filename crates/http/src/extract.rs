@@ -7,7 +7,7 @@ mod client_addr;
 mod json;
 mod query;
 
-pub use caller::{AuthUser, BearerToken, TenantCaller, path_member, tenant_ref};
+pub use caller::{AuthUser, BearerToken, PathTenant, TenantCaller, path_member, tenant_ref};
 pub use client_addr::{ClientAddr, TrustedProxies};
 pub use json::{Json, parse_json};
 pub use query::Query;

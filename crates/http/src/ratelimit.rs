@@ -1,7 +1,8 @@
 //! Request rate limits over the limiter port (the one login throttling
-//! uses): per client address on the unauthenticated routes, per tenant for
-//! chat. In-process or Redis is the server's choice; with Redis every
-//! replica shares one budget. A limit of 0 turns that limit off.
+//! uses): per client address on the unauthenticated routes. (The per-tenant
+//! chat rate is chat admission, in the application.) In-process or Redis is
+//! the server's choice; with Redis every replica shares one budget. A limit
+//! of 0 turns that limit off.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,7 +13,6 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use agents_domain::StoreError;
 use agents_domain::limiter::{RateDecision, RateLimiter};
 use async_trait::async_trait;
-use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::extract::ClientAddr;
@@ -27,9 +27,6 @@ pub struct RateLimits {
     /// Per client address, on the unauthenticated routes
     /// (`RATE_LIMIT_ANON_PER_MINUTE`).
     pub anon_per_minute: u32,
-    /// Per tenant, on chat, unless the tenant's plan overrides it
-    /// (`RATE_LIMIT_CHAT_PER_MINUTE`).
-    pub chat_per_minute: u32,
 }
 
 /// The limits and the limiter that counts them. Cloning shares the limiter.
@@ -82,18 +79,6 @@ impl RateLimitPolicy {
         let key = format!("anon:{}", client.0);
         self.check_scoped("client", &key, self.limits.anon_per_minute)
             .await
-    }
-
-    /// The per-tenant chat limit: `plan_per_minute` when the tenant's plan
-    /// sets one (0 = unlimited), else `RATE_LIMIT_CHAT_PER_MINUTE`.
-    pub async fn check_chat(
-        &self,
-        tenant_id: Uuid,
-        plan_per_minute: Option<u32>,
-    ) -> Result<(), ApiError> {
-        let limit = plan_per_minute.unwrap_or(self.limits.chat_per_minute);
-        let key = format!("chat:{tenant_id}");
-        self.check_scoped("chat", &key, limit).await
     }
 
     async fn check_scoped(

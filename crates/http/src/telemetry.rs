@@ -3,14 +3,14 @@
 //! installs one per process; tests use a local one), so library users and
 //! tests pay nothing for it.
 
+mod counted_limiter;
 mod endpoint;
-mod metered_tool;
 pub mod metrics;
 mod turn;
 
+pub use counted_limiter::CountedLimiter;
 pub use endpoint::{
     MetricsEndpoint, MetricsError, PoolSample, PoolSampler, install_prometheus, metrics_handler,
     prometheus_builder,
 };
-pub use metered_tool::MeteredTool;
 pub use turn::ChatTurnMetrics;

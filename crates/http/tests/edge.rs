@@ -14,30 +14,7 @@ use agents_http::ratelimit::{RateLimitPolicy, RateLimits};
 use agents_http::{HttpSettings, build_app};
 use serde_json::{Value, json};
 
-async fn token_for<S, B>(app: &S, name: &str) -> String
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    let register = test::TestRequest::post()
-        .uri("/api/v1/auth/register")
-        .set_json(json!({"username": name, "email": format!("{name}@example.com"), "password": "correct horse"}))
-        .to_request();
-    assert_eq!(
-        test::call_service(app, register).await.status(),
-        StatusCode::CREATED
-    );
-    let login = test::TestRequest::post()
-        .uri("/api/v1/auth/token")
-        .set_json(json!({"username": name, "password": "correct horse"}))
-        .to_request();
-    let body: Value = test::read_body_json(test::call_service(app, login).await).await;
-    body["access_token"].as_str().unwrap_or_default().to_owned()
-}
+use support::api::token as token_for;
 
 #[actix_web::test]
 async fn a_malformed_tenant_header_is_answered_like_an_unknown_tenant() {
@@ -118,10 +95,7 @@ async fn forged_forwarded_for_lines_cannot_pick_the_client_address() {
     let settings = HttpSettings {
         rate_limits: RateLimitPolicy::new(
             Arc::new(InMemoryRateLimiter::new()),
-            RateLimits {
-                anon_per_minute: 1,
-                chat_per_minute: 0,
-            },
+            RateLimits { anon_per_minute: 1 },
         ),
         ..HttpSettings::default()
     };

@@ -6,34 +6,12 @@
 mod support;
 
 use actix_http::Request;
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::test;
 use agents_http::{HttpSettings, build_app};
 use serde_json::{Value, json};
 
-struct Reply {
-    status: StatusCode,
-    content_type: String,
-    body: Value,
-}
-
-async fn call<S, B>(app: &S, req: Request) -> Reply
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let res = test::call_service(app, req).await;
-    let status = res.status();
-    let content_type = support::header(&res, "content-type");
-    let bytes = test::read_body(res).await;
-    Reply {
-        status,
-        content_type,
-        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    }
-}
+use support::api::{Reply, call, token};
 
 /// `(field, message)` of a 422, checking no message names a Rust type.
 fn fields(reply: &Reply) -> Vec<(String, String)> {
@@ -75,30 +53,6 @@ fn names(found: &[(String, String)]) -> Vec<&str> {
     found.iter().map(|(f, _)| f.as_str()).collect()
 }
 
-async fn token<S, B>(app: &S) -> String
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let register = test::TestRequest::post()
-        .uri("/api/v1/auth/register")
-        .set_json(
-            json!({"username": "gina", "email": "gina@example.com", "password": "correct horse"}),
-        )
-        .to_request();
-    let reply = call(app, register).await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-    let login = test::TestRequest::post()
-        .uri("/api/v1/auth/token")
-        .set_json(json!({"username": "gina", "password": "correct horse"}))
-        .to_request();
-    let reply = call(app, login).await;
-    reply.body["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 fn post_json(uri: &str, token: &str, body: Value) -> Request {
     test::TestRequest::post()
         .uri(uri)
@@ -112,7 +66,7 @@ async fn body_fields_are_named_by_their_path_one_entry_each() {
     let stores = support::memory_stores();
     let state = support::billing_state(&stores).await;
     let app = test::init_service(build_app(state, HttpSettings::default())).await;
-    let token = token(&app).await;
+    let token = token(&app, "gina").await;
 
     let reply = call(
         &app,
@@ -204,7 +158,7 @@ async fn body_fields_are_named_by_their_path_one_entry_each() {
 #[actix_web::test]
 async fn a_chat_context_must_be_an_object_when_present() {
     let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
-    let token = token(&app).await;
+    let token = token(&app, "gina").await;
     for context in [json!("text"), json!([1]), json!(3)] {
         let reply = call(
             &app,
@@ -234,7 +188,7 @@ async fn a_chat_context_must_be_an_object_when_present() {
 #[actix_web::test]
 async fn query_parameters_are_named() {
     let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
-    let token = token(&app).await;
+    let token = token(&app, "gina").await;
     let get = |uri: &str| {
         test::TestRequest::get()
             .uri(uri)
@@ -295,7 +249,8 @@ async fn json_responses_declare_utf_8() {
         let uri = req.uri().to_string();
         let reply = call(&app, req).await;
         assert_eq!(
-            reply.content_type, "application/json; charset=utf-8",
+            support::api::content_type(&reply),
+            "application/json; charset=utf-8",
             "{uri} ({})",
             reply.status
         );

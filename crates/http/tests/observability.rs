@@ -11,12 +11,13 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::test;
 use agents_adapters::limiter::InMemoryRateLimiter;
+use agents_application::tools::MeteredTool;
 use agents_application::tools::{CurrentTimeTool, ToolContext};
 use agents_domain::clock::SystemClock;
 use agents_domain::conversation::ConversationScope;
 use agents_http::ratelimit::{RateLimitPolicy, RateLimits};
 use agents_http::telemetry::metrics::ActiveStream;
-use agents_http::telemetry::{MeteredTool, MetricsEndpoint, PoolSample, prometheus_builder};
+use agents_http::telemetry::{MetricsEndpoint, PoolSample, prometheus_builder};
 use agents_http::{HttpSettings, build_app};
 use metrics_exporter_prometheus::{PrometheusHandle, PrometheusRecorder};
 use serde_json::Value;
@@ -173,7 +174,9 @@ async fn streams_tools_and_model_runs_are_measured() {
     let context = ToolContext {
         scope: ConversationScope {
             tenant_id: uuid::Uuid::new_v4().into(),
-            user_id: uuid::Uuid::new_v4().into(),
+            owner: agents_domain::conversation::ConversationOwner::User(
+                uuid::Uuid::new_v4().into(),
+            ),
             include_unowned: false,
         },
     };
@@ -210,10 +213,7 @@ async fn streams_tools_and_model_runs_are_measured() {
 async fn unauthenticated_auth_routes_are_limited_per_client_address_but_probes_never() {
     let policy = RateLimitPolicy::new(
         Arc::new(InMemoryRateLimiter::new()),
-        RateLimits {
-            anon_per_minute: 2,
-            chat_per_minute: 0,
-        },
+        RateLimits { anon_per_minute: 2 },
     );
     let settings = HttpSettings {
         rate_limits: policy,

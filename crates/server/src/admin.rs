@@ -2,7 +2,7 @@
 
 use std::io::BufRead;
 
-use agents_application::accounts::RegisterInput;
+use agents_application::accounts::{RegisterError, RegisterInput};
 
 use crate::cli::{CreateUser, UserRef};
 use crate::config::Settings;
@@ -34,12 +34,11 @@ pub fn create_user(settings: Settings, args: CreateUser) -> Result<(), StartupEr
         let app = App::build(&settings).await?;
         let accounts = &app.state.accounts;
         let registered = accounts
-            .register(RegisterInput {
-                username: args.username,
-                email: args.email,
-                password,
-                display_name: args.display_name,
-            })
+            .register(
+                RegisterInput::parse(&args.username, &args.email, &password, args.display_name.as_deref())
+                    .map_err(RegisterError::Invalid)
+                    .map_err(|e| StartupError::Config(format!("cannot create the user: {}", describe_register(&e))))?,
+            )
             .await
             .map_err(|e| StartupError::Config(format!("cannot create the user: {}", describe_register(&e))))?;
         let mut tenants = vec![serde_json::json!({
@@ -68,9 +67,9 @@ pub fn create_user(settings: Settings, args: CreateUser) -> Result<(), StartupEr
     })
 }
 
-fn describe_register(err: &agents_application::accounts::RegisterError) -> String {
+fn describe_register(err: &RegisterError) -> String {
     match err {
-        agents_application::accounts::RegisterError::Invalid(fields) => fields
+        RegisterError::Invalid(fields) => fields
             .iter()
             .map(|f| format!("{}: {}", f.field, f.message))
             .collect::<Vec<_>>()

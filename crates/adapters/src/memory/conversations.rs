@@ -51,12 +51,24 @@ impl InMemoryConversationStore {
             },
         );
     }
+
+    /// A stored conversation and its messages, whoever owns it (tests look
+    /// underneath the scoped port with it).
+    pub fn snapshot(
+        &self,
+        tenant: TenantId,
+        key: &ConversationKey,
+    ) -> Option<(Conversation, Vec<StoredMessage>)> {
+        lock(&self.state)
+            .get(&(tenant, key.as_str().to_owned()))
+            .map(|e| (e.conversation.clone(), e.messages.clone()))
+    }
 }
 
 fn visible(conversation: &Conversation, scope: &ConversationScope) -> bool {
     conversation.tenant_id == scope.tenant_id
         && match conversation.user_id {
-            Some(user) => user == scope.user_id,
+            Some(user) => user == scope.owner.user_id(),
             None => scope.include_unowned,
         }
 }
@@ -99,7 +111,7 @@ impl ConversationStore for InMemoryConversationStore {
                     id: Uuid::new_v4(),
                     key: key.clone(),
                     tenant_id: scope.tenant_id,
-                    user_id: Some(scope.user_id),
+                    user_id: Some(scope.owner.user_id()),
                     agent_entrypoint: update.entrypoint.clone(),
                     active_agent: Some(
                         update

@@ -9,6 +9,7 @@ pub(crate) use wire::{
     Invoice as WireInvoice, Subscription as WireSubscription, time as unix_time,
 };
 
+use agents_domain::secret::Secret;
 use std::time::Duration;
 
 use agents_domain::TenantId;
@@ -21,12 +22,12 @@ use reqwest::Method;
 use sha2::{Digest, Sha256};
 
 /// How to reach Stripe.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct StripeConfig {
     /// `https://api.stripe.com` (`STRIPE_BASE_URL`), or a test server.
     pub base_url: String,
     /// The secret key (`sk_...`); never logged.
-    pub secret_key: String,
+    pub secret_key: Secret,
     /// Per-attempt timeout.
     pub timeout: Duration,
     /// Extra attempts after a 429, 5xx, timeout or connection failure.
@@ -37,7 +38,7 @@ pub struct StripeConfig {
 
 impl StripeConfig {
     /// Production defaults: 10 s per attempt, 2 retries from 500 ms.
-    pub fn new(base_url: impl Into<String>, secret_key: impl Into<String>) -> Self {
+    pub fn new(base_url: impl Into<String>, secret_key: impl Into<Secret>) -> Self {
         Self {
             base_url: base_url.into(),
             secret_key: secret_key.into(),
@@ -45,17 +46,6 @@ impl StripeConfig {
             max_retries: 2,
             backoff: Duration::from_millis(500),
         }
-    }
-}
-
-impl std::fmt::Debug for StripeConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StripeConfig")
-            .field("base_url", &self.base_url)
-            .field("secret_key", &"***")
-            .field("timeout", &self.timeout)
-            .field("max_retries", &self.max_retries)
-            .finish()
     }
 }
 

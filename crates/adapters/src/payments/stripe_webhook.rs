@@ -9,6 +9,7 @@ use agents_domain::SubscriptionId;
 use agents_domain::billing::{
     BillingEvent, BillingEventKind, Invoice, InvoiceSnapshot, Period, WebhookError, WebhookVerifier,
 };
+use agents_domain::secret::Secret;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
@@ -17,30 +18,22 @@ use time::OffsetDateTime;
 use super::stripe::{WireInvoice, WireSubscription, unix_time};
 
 /// Verifies deliveries signed with one endpoint secret (`whsec_...`).
+#[derive(Debug)]
 pub struct StripeWebhookVerifier {
-    secret: Vec<u8>,
+    secret: Secret,
     tolerance: Duration,
-}
-
-impl std::fmt::Debug for StripeWebhookVerifier {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StripeWebhookVerifier")
-            .field("secret", &"***")
-            .field("tolerance", &self.tolerance)
-            .finish()
-    }
 }
 
 impl StripeWebhookVerifier {
     /// A verifier with Stripe's default 5-minute tolerance.
-    pub fn new(secret: impl Into<String>) -> Self {
+    pub fn new(secret: impl Into<Secret>) -> Self {
         Self::with_tolerance(secret, Duration::from_secs(300))
     }
 
     /// A verifier accepting timestamps within `tolerance` of now.
-    pub fn with_tolerance(secret: impl Into<String>, tolerance: Duration) -> Self {
+    pub fn with_tolerance(secret: impl Into<Secret>, tolerance: Duration) -> Self {
         Self {
-            secret: secret.into().into_bytes(),
+            secret: secret.into(),
             tolerance,
         }
     }
@@ -49,7 +42,7 @@ impl StripeWebhookVerifier {
     /// `at`: for tests and for replaying events to a local server.
     pub fn signature_header(&self, payload: &[u8], at: OffsetDateTime) -> String {
         let t = at.unix_timestamp();
-        match <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret) {
+        match <Hmac<Sha256> as KeyInit>::new_from_slice(self.secret.expose().as_bytes()) {
             Ok(mut mac) => {
                 mac.update(format!("{t}.").as_bytes());
                 mac.update(payload);
@@ -63,7 +56,7 @@ impl StripeWebhookVerifier {
     /// verifies nothing: a signature made with a key everyone knows proves
     /// nothing, so such a verifier refuses every delivery as unconfigured.
     fn check(&self, payload: &[u8], header: &str, now: OffsetDateTime) -> Result<(), WebhookError> {
-        if self.secret.trim_ascii().is_empty() {
+        if self.secret.expose().as_bytes().trim_ascii().is_empty() {
             return Err(WebhookError::NotConfigured);
         }
         let mut timestamp = None;
@@ -83,7 +76,7 @@ impl StripeWebhookVerifier {
         if age > self.tolerance.as_secs() {
             return Err(WebhookError::InvalidSignature);
         }
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret)
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.secret.expose().as_bytes())
             .map_err(|_| WebhookError::NotConfigured)?;
         mac.update(timestamp.to_string().as_bytes());
         mac.update(b".");

@@ -51,7 +51,7 @@ fn keyed(scope: &ConversationScope, key: &ConversationKey) -> Vec<Value> {
     vec![
         uuid(scope.tenant_id.as_uuid()),
         Value::from(key.as_str()),
-        uuid(scope.user_id.as_uuid()),
+        uuid(scope.owner.user_id().as_uuid()),
     ]
 }
 
@@ -99,7 +99,7 @@ async fn append_in(
                 uuid(Uuid::new_v4()),
                 Value::from(key.as_str()),
                 uuid(scope.tenant_id.as_uuid()),
-                uuid(scope.user_id.as_uuid()),
+                uuid(scope.owner.user_id().as_uuid()),
                 Value::from(update.entrypoint.as_str()),
                 Value::from(initial_agent.as_str()),
                 ts(b, message.created_at),

@@ -1,28 +1,29 @@
-//! The fixture every store contract test runs on: the in-memory stores, the
-//! SQL stores on a fresh SQLite file, or on a fresh Postgres database
-//! (created from `TEST_DATABASE_URL` and dropped afterwards; skipped with a
-//! printed reason when Postgres is unreachable, unless `REQUIRE_POSTGRES=1`).
+//! The fixture every store contract test runs on: the test kit's in-memory
+//! stores, the SQL stores on a fresh SQLite file, or on a fresh Postgres
+//! database (created from `TEST_DATABASE_URL` and dropped afterwards;
+//! skipped with a printed reason when Postgres is unreachable, unless
+//! `REQUIRE_POSTGRES=1`).
 #![allow(dead_code)]
 
 pub mod billing;
-pub mod postgres;
+
+/// Scratch Postgres databases, from the test kit.
+pub mod postgres {
+    #[allow(unused_imports)]
+    pub use agents_testkit::postgres::{TestDatabase as TempDatabase, admin_url};
+}
 
 use std::sync::Arc;
 
-use agents_adapters::memory::{
-    InMemoryAccountStore, InMemoryBillingStore, InMemoryConversationStore,
-    InMemoryRefreshTokenStore,
-};
-use agents_adapters::sql::{PoolOptions, SqlDatabase, connect};
-use agents_domain::account::{
-    AccountStore, Email, NewTenant, NewUser, RefreshTokenStore, Slug, TenantName, Username,
-};
-use agents_domain::billing::BillingStore;
+use agents_adapters::memory::InMemoryConversationStore;
+use agents_adapters::sql::SqlDatabase;
+use agents_domain::account::{Email, NewTenant, NewUser, Slug, TenantName, Username};
 use agents_domain::conversation::{
-    Conversation, ConversationKey, ConversationStore, MessageContent, MessageRole, NewMessage,
-    StoredMessage,
+    Conversation, ConversationKey, ConversationScope, ConversationUpdate, MessageContent,
+    MessageRole, NewMessage, StoredMessage,
 };
 use agents_domain::{TenantId, UserId};
+use agents_testkit::Stores;
 use sea_orm::{ConnectionTrait, Statement, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -38,72 +39,45 @@ pub enum Backend {
     Postgres,
 }
 
-/// Keeps the backing database alive for as long as a test holds the fixture.
-enum Guard {
-    Memory(Arc<InMemoryConversationStore>),
-    Sqlite(#[allow(dead_code)] tempfile::TempDir, SqlDatabase),
-    Postgres(postgres::TempDatabase, SqlDatabase),
-}
-
-/// The four stores of one backend, sharing one database.
+/// The stores of one backend (the composition root's bundle, from the test
+/// kit), sharing one database.
 #[derive(Clone)]
 pub struct Fixture {
     pub backend: Backend,
-    pub conversations: Arc<dyn ConversationStore>,
-    pub accounts: Arc<dyn AccountStore>,
-    pub tokens: Arc<dyn RefreshTokenStore>,
-    pub billing: Arc<dyn BillingStore>,
-    guard: Arc<Guard>,
+    stores: Stores,
+    /// The in-memory conversation store itself (to import old rows).
+    memory: Option<Arc<InMemoryConversationStore>>,
 }
 
-/// Pool settings for tests: enough connections for the concurrency tests.
-pub fn pool() -> PoolOptions {
-    PoolOptions {
-        max_connections: 8,
-        ..PoolOptions::default()
+impl std::ops::Deref for Fixture {
+    type Target = Stores;
+    fn deref(&self) -> &Stores {
+        &self.stores
     }
 }
+
+#[allow(unused_imports)]
+pub use agents_testkit::pool;
 
 /// Opens a fresh fixture; `None` when Postgres is unreachable and not required.
 pub async fn fixture(backend: Backend) -> Option<Fixture> {
-    match backend {
+    let (stores, memory) = match backend {
         Backend::Memory => {
             let conversations = Arc::new(InMemoryConversationStore::new());
-            Some(Fixture {
-                backend,
+            let stores = Stores {
                 conversations: conversations.clone(),
-                accounts: Arc::new(InMemoryAccountStore::new()),
-                tokens: Arc::new(InMemoryRefreshTokenStore::new()),
-                billing: Arc::new(InMemoryBillingStore::new()),
-                guard: Arc::new(Guard::Memory(conversations)),
-            })
+                ..Stores::in_memory()
+            };
+            (stores, Some(conversations))
         }
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let url = format!("sqlite://{}/nested/agents.db", dir.path().display());
-            let db = connect(&url, &pool()).await.expect("open sqlite");
-            db.migrate().await.expect("migrate sqlite");
-            Some(sql_fixture(backend, db.clone(), Guard::Sqlite(dir, db)))
-        }
-        Backend::Postgres => {
-            let temp = postgres::TempDatabase::create().await?;
-            let db = connect(temp.url(), &pool()).await.expect("open postgres");
-            db.migrate().await.expect("migrate postgres");
-            Some(sql_fixture(backend, db.clone(), Guard::Postgres(temp, db)))
-        }
-    }
-}
-
-fn sql_fixture(backend: Backend, db: SqlDatabase, guard: Guard) -> Fixture {
-    let stores = db.stores();
-    Fixture {
+        Backend::Sqlite => (agents_testkit::sqlite_stores().await, None),
+        Backend::Postgres => (agents_testkit::postgres_stores().await?, None),
+    };
+    Some(Fixture {
         backend,
-        conversations: stores.conversations,
-        accounts: stores.accounts,
-        tokens: stores.refresh_tokens,
-        billing: stores.billing,
-        guard: Arc::new(guard),
-    }
+        stores,
+        memory,
+    })
 }
 
 /// Runs `test` on a fresh fixture of `backend` (or reports the skip).
@@ -139,6 +113,23 @@ macro_rules! contract_tests {
 /// A fixed instant plus `seconds`, with microseconds so precision is checked too.
 pub fn at(seconds: i64) -> OffsetDateTime {
     time::macros::datetime!(2025-11-06 12:00:00.123456 UTC) + time::Duration::seconds(seconds)
+}
+
+/// The scope of `user` in `tenant` (not an admin).
+pub fn scope(tenant: TenantId, user: UserId) -> ConversationScope {
+    ConversationScope {
+        tenant_id: tenant,
+        owner: agents_domain::conversation::ConversationOwner::User(user),
+        include_unowned: false,
+    }
+}
+
+/// A conversation update starting at `triage`.
+pub fn update() -> ConversationUpdate {
+    ConversationUpdate {
+        entrypoint: "triage".into(),
+        ..ConversationUpdate::default()
+    }
 }
 
 /// A key.
@@ -195,8 +186,8 @@ impl Fixture {
     /// them) with one user message `text`.
     pub async fn seed_unowned(&self, tenant: TenantId, key_value: &str, text: &str) {
         let created = at(100);
-        match &*self.guard {
-            Guard::Memory(store) => store.import(
+        match (&self.memory, &self.stores.database) {
+            (Some(store), _) => store.import(
                 Conversation {
                     id: Uuid::new_v4(),
                     key: key(key_value),
@@ -223,9 +214,8 @@ impl Fixture {
                     created_at: created,
                 }],
             ),
-            Guard::Sqlite(_, db) | Guard::Postgres(_, db) => {
-                seed_unowned_sql(db, tenant, key_value, text, created).await
-            }
+            (None, Some(db)) => seed_unowned_sql(db, tenant, key_value, text, created).await,
+            (None, None) => unreachable!("SQL fixtures hold their database"),
         }
     }
 }

@@ -26,7 +26,7 @@ impl Caller {
             .as_ref()
             .map(|(tenant, role)| ConversationScope {
                 tenant_id: tenant.id,
-                user_id: self.user_id,
+                owner: agents_domain::conversation::ConversationOwner::User(self.user_id),
                 include_unowned: role.can_manage(),
             })
     }

@@ -9,17 +9,46 @@ use agents_domain::{StoreError, TenantId, UserId};
 
 use super::AccountService;
 
-/// What a client sends to register.
+/// A registration, parsed (by [`RegisterInput::parse`], at the edge).
 #[derive(Debug, Clone)]
 pub struct RegisterInput {
     /// Login name.
-    pub username: String,
+    pub username: Username,
     /// Email.
-    pub email: String,
+    pub email: Email,
     /// Password.
-    pub password: String,
+    pub password: Password,
     /// Optional display name.
-    pub display_name: Option<String>,
+    pub display_name: Option<DisplayName>,
+}
+
+impl RegisterInput {
+    /// Parses what a client sent, listing every invalid field. A blank
+    /// display name counts as none.
+    pub fn parse(
+        username: &str,
+        email: &str,
+        password: &str,
+        display_name: Option<&str>,
+    ) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let username = Username::parse(username).map_err(|e| errors.push(e)).ok();
+        let email = Email::parse(email).map_err(|e| errors.push(e)).ok();
+        let password = Password::parse(password).map_err(|e| errors.push(e)).ok();
+        let display_name = match display_name.map(str::trim).filter(|d| !d.is_empty()) {
+            Some(name) => DisplayName::parse(name).map_err(|e| errors.push(e)).ok(),
+            None => None,
+        };
+        match (username, email, password) {
+            (Some(username), Some(email), Some(password)) if errors.is_empty() => Ok(Self {
+                username,
+                email,
+                password,
+                display_name,
+            }),
+            _ => Err(errors),
+        }
+    }
 }
 
 /// A new account.
@@ -57,29 +86,12 @@ const SLUG_ATTEMPTS: usize = 6;
 impl AccountService {
     /// Registers a user with a personal tenant they own.
     pub async fn register(&self, input: RegisterInput) -> Result<Registered, RegisterError> {
-        let mut errors = Vec::new();
-        let username = Username::parse(&input.username)
-            .map_err(|e| errors.push(e))
-            .ok();
-        let email = Email::parse(&input.email).map_err(|e| errors.push(e)).ok();
-        let password = Password::parse(&input.password)
-            .map_err(|e| errors.push(e))
-            .ok();
-        let display_name = match input
-            .display_name
-            .as_deref()
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-        {
-            Some(name) => DisplayName::parse(name).map_err(|e| errors.push(e)).ok(),
-            None => None,
-        };
-        let (Some(username), Some(email), Some(password)) = (username, email, password) else {
-            return Err(RegisterError::Invalid(errors));
-        };
-        if !errors.is_empty() {
-            return Err(RegisterError::Invalid(errors));
-        }
+        let RegisterInput {
+            username,
+            email,
+            password,
+            display_name,
+        } = input;
         let password_hash = self.hasher.hash(&password).await?;
         let now = self.clock.now();
         let base = Slug::derive_base(username.as_str());

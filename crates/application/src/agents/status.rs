@@ -34,17 +34,15 @@ pub struct AgentStatus {
 }
 
 /// Why an agent status could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum AgentStatusError {
     /// 404 `not_found`: no agent of that name.
     #[error("agent '{0}' not found")]
     UnknownAgent(String),
-    /// 503 `service_unavailable`: the database did not answer.
-    #[error("service unavailable: {0}")]
-    ServiceUnavailable(String),
+    /// 503 `service_unavailable` when the database did not answer, else
     /// 500 `internal_error`.
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Lists agents and reports their use.
@@ -87,14 +85,9 @@ impl AgentService {
             .agent_usage(tenant, &agent.name)
             .await
             .map_err(|e| match e {
-                ConversationError::Store(StoreError::Unavailable(m)) => {
-                    AgentStatusError::ServiceUnavailable(m.to_string())
-                }
-                ConversationError::Store(StoreError::Other(m)) => {
-                    AgentStatusError::Internal(m.to_string())
-                }
+                ConversationError::Store(error) => AgentStatusError::Store(error),
                 ConversationError::NotFound => {
-                    AgentStatusError::Internal("agent usage reported not found".into())
+                    StoreError::other("agent usage reported not found").into()
                 }
             })?;
         Ok(AgentStatus {
@@ -144,7 +137,10 @@ mod tests {
         let result = service(MockConversationStore::new())
             .status(TenantId::new(), "nope")
             .await;
-        assert_eq!(result, Err(AgentStatusError::UnknownAgent("nope".into())));
+        assert!(
+            matches!(&result, Err(AgentStatusError::UnknownAgent(name)) if name == "nope"),
+            "{result:?}"
+        );
         let names: Vec<_> = service(MockConversationStore::new())
             .list()
             .into_iter()

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use super::usage::Metered;
 use super::{BillingService, BillingServiceError};
-use crate::chat::{TurnGuard, TurnOutcome, TurnPermit, TurnRefused};
+use crate::chat::{Admission, TurnGuard, TurnOutcome, TurnPermit, TurnRefused};
 
 /// The feature a chat turn consumes one unit of.
 pub const MESSAGES: &str = "messages";
@@ -57,8 +57,8 @@ impl Reservation {
     }
 }
 
-fn unavailable(err: impl std::fmt::Display) -> TurnRefused {
-    TurnRefused::Unavailable(err.to_string())
+fn unavailable(err: impl std::error::Error + Send + Sync + 'static) -> TurnRefused {
+    TurnRefused::Unavailable(crate::cause::Cause::new(err))
 }
 
 fn refused(limit: i64, feature: &str, period: Period, now: OffsetDateTime) -> TurnRefused {
@@ -78,10 +78,33 @@ fn limit(feature: Option<&PlanFeature>) -> Option<i64> {
 
 #[async_trait]
 impl TurnGuard for BillingTurnGuard {
-    async fn before_turn(&self, tenant: TenantId) -> Result<TurnPermit, TurnRefused> {
+    async fn admit(&self, tenant: TenantId) -> Result<Admission, TurnRefused> {
+        let (subscription, plan) = self
+            .service
+            .plan_in_force(tenant)
+            .await
+            .map_err(unavailable)?;
+        let plan_code = subscription.as_ref().map_or_else(
+            || self.service.settings.default_plan.clone(),
+            |s| s.plan_code.clone(),
+        );
+        Ok(Admission {
+            plan_code: Some(plan_code),
+            subscription,
+            plan,
+        })
+    }
+
+    async fn before_turn(
+        &self,
+        tenant: TenantId,
+        admission: Admission,
+    ) -> Result<TurnPermit, TurnRefused> {
         let service = &self.service;
         let now = service.clock.now();
-        let (subscription, plan) = service.plan_in_force(tenant).await.map_err(unavailable)?;
+        let Admission {
+            subscription, plan, ..
+        } = admission;
         let period = service
             .window(tenant, subscription.as_ref(), now)
             .await

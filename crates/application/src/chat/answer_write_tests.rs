@@ -15,7 +15,7 @@ use super::guard::MockTurnGuard;
 use super::*;
 use crate::runtime::tests::{test_catalog, test_registry};
 use crate::runtime::{AgentRuntime, RuntimeSettings};
-use crate::testing::{AppendFault, FakeModel, MemoryStore, USAGE, text};
+use crate::testing::{AppendFault, MemoryStore, USAGE, model, text};
 
 struct Fixture {
     store: Arc<MemoryStore>,
@@ -33,15 +33,18 @@ fn fixture(faults: &[AppendFault], window: Duration, succeeded: bool) -> Fixture
         .map(|mut f| f.extend(faults))
         .ok();
     let runtime = AgentRuntime::new(
-        FakeModel::new(vec![text("The answer")]),
+        model(vec![text("The answer")]),
         Arc::new(test_catalog()),
         Arc::new(test_registry()),
         RuntimeSettings::default(),
     );
     let mut guard = MockTurnGuard::new();
     guard
+        .expect_admit()
+        .returning(|_| Ok(super::Admission::default()));
+    guard
         .expect_before_turn()
-        .returning(|_| Ok(TurnPermit::default()));
+        .returning(|_, _| Ok(TurnPermit::default()));
     guard
         .expect_after_turn()
         .withf(move |_, _, outcome| outcome.succeeded == succeeded && outcome.usage == USAGE)
@@ -60,7 +63,7 @@ fn fixture(faults: &[AppendFault], window: Duration, succeeded: bool) -> Fixture
     .with_turn_guard(Arc::new(guard));
     let scope = ConversationScope {
         tenant_id: TenantId::new(),
-        user_id: UserId::new(),
+        owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
         include_unowned: false,
     };
     Fixture {

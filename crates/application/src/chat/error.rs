@@ -8,6 +8,8 @@ use agents_domain::StoreError;
 use agents_domain::conversation::ConversationError;
 use agents_domain::llm::LlmError;
 
+use super::TurnRefused;
+use crate::cause::Cause;
 use crate::runtime::RunError;
 
 /// Why a chat failed. Variants up to `QuotaExceeded` are returned by
@@ -20,6 +22,13 @@ pub enum ChatError {
     /// `details` lists the fields.
     #[error("invalid chat request: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Validation(Vec<FieldError>),
+    /// 429 `rate_limited`: the tenant sent more chat requests this minute
+    /// than its rate allows; nothing was stored or counted.
+    #[error("too many chat requests")]
+    RateLimited {
+        /// When the window frees a request (`Retry-After`).
+        retry_after: Duration,
+    },
     /// 404 `not_found`: the conversation id is in use in this tenant by a
     /// conversation the caller may not see.
     #[error("conversation not found")]
@@ -59,10 +68,25 @@ pub enum ChatError {
     /// 503 `service_unavailable`: the database (or the billing store behind
     /// the turn guard) did not answer.
     #[error("service unavailable: {0}")]
-    ServiceUnavailable(String),
-    /// 500 `internal_error`: anything else; the message is for the log only.
+    ServiceUnavailable(#[source] Cause),
+    /// 500 `internal_error`: anything else; the cause is for the log only.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Cause),
+}
+
+impl From<TurnRefused> for ChatError {
+    fn from(refused: TurnRefused) -> Self {
+        match refused {
+            TurnRefused::QuotaExceeded {
+                message,
+                retry_after,
+            } => ChatError::QuotaExceeded {
+                message,
+                retry_after,
+            },
+            TurnRefused::Unavailable(message) => ChatError::ServiceUnavailable(message),
+        }
+    }
 }
 
 impl From<LlmError> for ChatError {
@@ -97,8 +121,8 @@ impl From<RunError> for ChatError {
 impl From<StoreError> for ChatError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Unavailable(message) => ChatError::ServiceUnavailable(message.to_string()),
-            StoreError::Other(message) => ChatError::Internal(message.to_string()),
+            error @ StoreError::Unavailable(_) => ChatError::ServiceUnavailable(Cause::new(error)),
+            error @ StoreError::Other(_) => ChatError::Internal(Cause::new(error)),
         }
     }
 }

@@ -1,12 +1,26 @@
-//! The hook billing plugs into: asked before a turn is accepted and told
-//! what the turn consumed after it ends.
+//! The hook billing plugs into: asked what applies to the tenant (its
+//! plan, read once per turn), then before a turn is accepted, and told what
+//! the turn consumed after it ends.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use agents_domain::TenantId;
+use agents_domain::billing::{Plan, Subscription};
 use agents_domain::llm::TokenUsage;
 use async_trait::async_trait;
+
+/// What applies to a tenant's turn, read once per turn by
+/// [`TurnGuard::admit`]: the plan that sets its chat rate and quota.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Admission {
+    /// The code of the plan in force (`None` without billing).
+    pub plan_code: Option<String>,
+    /// The tenant's live subscription, when it has one.
+    pub subscription: Option<Subscription>,
+    /// The plan in force, when it is stored.
+    pub plan: Option<Plan>,
+}
 
 /// Permission to run one turn, with the limits that apply to it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,7 +50,7 @@ pub enum TurnRefused {
     },
     /// The guard's own store did not answer (503).
     #[error("quota check unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] crate::cause::Cause),
 }
 
 /// How an accepted turn ended.
@@ -51,11 +65,19 @@ pub struct TurnOutcome {
 /// Checks and counts chat turns per tenant. `before_turn` runs before
 /// anything is stored; every permit it grants is returned through exactly
 /// one `after_turn`, including turns refused later (usage then zero).
-#[cfg_attr(test, mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait TurnGuard: Send + Sync {
-    /// Accepts (and may count) a turn for `tenant`, or refuses it.
-    async fn before_turn(&self, tenant: TenantId) -> Result<TurnPermit, TurnRefused>;
+    /// Reads what applies to `tenant`'s turn (its plan); only
+    /// [`TurnRefused::Unavailable`] when that cannot be read.
+    async fn admit(&self, tenant: TenantId) -> Result<Admission, TurnRefused>;
+    /// Accepts (and may count) a turn for `tenant` under `admission`, or
+    /// refuses it.
+    async fn before_turn(
+        &self,
+        tenant: TenantId,
+        admission: Admission,
+    ) -> Result<TurnPermit, TurnRefused>;
     /// Records how the turn ended. Failures here are the guard's to log:
     /// the answer has already been given.
     async fn after_turn(&self, tenant: TenantId, permit: TurnPermit, outcome: TurnOutcome);
@@ -67,7 +89,14 @@ pub struct NoTurnGuard;
 
 #[async_trait]
 impl TurnGuard for NoTurnGuard {
-    async fn before_turn(&self, _tenant: TenantId) -> Result<TurnPermit, TurnRefused> {
+    async fn admit(&self, _tenant: TenantId) -> Result<Admission, TurnRefused> {
+        Ok(Admission::default())
+    }
+    async fn before_turn(
+        &self,
+        _tenant: TenantId,
+        _admission: Admission,
+    ) -> Result<TurnPermit, TurnRefused> {
         Ok(TurnPermit::default())
     }
     async fn after_turn(&self, _tenant: TenantId, _permit: TurnPermit, _outcome: TurnOutcome) {}

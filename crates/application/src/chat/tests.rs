@@ -12,7 +12,7 @@ use super::guard::MockTurnGuard;
 use super::*;
 use crate::runtime::tests::{test_catalog, test_registry};
 use crate::runtime::{AgentRuntime, RuntimeSettings};
-use crate::testing::{FakeModel, MemoryStore, Reply, USAGE, calls, text};
+use crate::testing::{FakeModel, MemoryStore, Reply, USAGE, calls, model, text};
 
 struct Fixture {
     model: Arc<FakeModel>,
@@ -22,7 +22,7 @@ struct Fixture {
 }
 
 fn fixture(replies: Vec<Reply>) -> Fixture {
-    let model = FakeModel::new(replies);
+    let model = model(replies);
     let store = Arc::new(MemoryStore::default());
     let runtime = AgentRuntime::new(
         model.clone(),
@@ -38,7 +38,7 @@ fn fixture(replies: Vec<Reply>) -> Fixture {
     );
     let scope = ConversationScope {
         tenant_id: TenantId::new(),
-        user_id: UserId::new(),
+        owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
         include_unowned: false,
     };
     Fixture {
@@ -166,7 +166,7 @@ async fn the_second_turn_sends_the_history_and_resumes_the_last_agent() {
 
 #[tokio::test]
 async fn the_user_message_is_stored_even_when_the_model_fails() {
-    let f = fixture(vec![Reply::Refuse(LlmError::Provider {
+    let f = fixture(vec![Reply::Fail(LlmError::Provider {
         status: Some(500),
         message: "down".into(),
         retry_after: None,
@@ -198,7 +198,7 @@ async fn model_failures_map_to_the_api_error_kinds() {
             ChatError::LlmUnavailable("no key".into()),
         ),
     ] {
-        let f = fixture(vec![Reply::Refuse(error)]);
+        let f = fixture(vec![Reply::Fail(error)]);
         assert_eq!(
             f.service.chat(f.scope, ask("hello", None, None)).await,
             Err(expected)
@@ -299,8 +299,11 @@ async fn another_users_conversation_is_not_found_and_the_permit_is_returned() {
         .expect("answered");
     let mut guard = MockTurnGuard::new();
     guard
+        .expect_admit()
+        .returning(|_| Ok(super::Admission::default()));
+    guard
         .expect_before_turn()
-        .returning(|_| Ok(TurnPermit::default()));
+        .returning(|_, _| Ok(TurnPermit::default()));
     guard
         .expect_after_turn()
         .withf(|_, _, outcome| !outcome.succeeded && outcome.usage == TokenUsage::default())
@@ -308,7 +311,7 @@ async fn another_users_conversation_is_not_found_and_the_permit_is_returned() {
         .return_const(());
     let service = f.service.clone().with_turn_guard(Arc::new(guard));
     let intruder = ConversationScope {
-        user_id: UserId::new(),
+        owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
         ..f.scope
     };
     let result = service
@@ -330,7 +333,10 @@ async fn another_users_conversation_is_not_found_and_the_permit_is_returned() {
 async fn the_turn_guard_can_refuse_disable_tools_and_is_told_the_usage() {
     let f = fixture(vec![text("ok")]);
     let mut refusing = MockTurnGuard::new();
-    refusing.expect_before_turn().returning(|_| {
+    refusing
+        .expect_admit()
+        .returning(|_| Ok(super::Admission::default()));
+    refusing.expect_before_turn().returning(|_, _| {
         Err(TurnRefused::QuotaExceeded {
             message: "monthly messages used".into(),
             retry_after: None,
@@ -342,7 +348,10 @@ async fn the_turn_guard_can_refuse_disable_tools_and_is_told_the_usage() {
     assert!(f.model.requests().is_empty());
 
     let mut limiting = MockTurnGuard::new();
-    limiting.expect_before_turn().returning(|_| {
+    limiting
+        .expect_admit()
+        .returning(|_| Ok(super::Admission::default()));
+    limiting.expect_before_turn().returning(|_, _| {
         Ok(TurnPermit {
             disabled_tools: ["echo".to_owned()].into(),
             max_tokens: Some(50),

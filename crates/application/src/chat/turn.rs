@@ -137,7 +137,7 @@ async fn store_answer_with_retry(
 fn gave_up(error: &ChatError) -> ChatError {
     match error {
         ChatError::ServiceUnavailable(cause) => {
-            ChatError::ServiceUnavailable(format!("{cause} (retries gave up)"))
+            ChatError::ServiceUnavailable(cause.clone().context("retries gave up"))
         }
         other => other.clone(),
     }

@@ -3,7 +3,7 @@
 
 use super::tests::{request, run, runtime};
 use super::*;
-use crate::testing::{FakeModel, USAGE, calls, text};
+use crate::testing::{USAGE, calls, model, text};
 
 fn with_budget(budget: u32) -> RunRequest {
     RunRequest {
@@ -14,7 +14,7 @@ fn with_budget(budget: u32) -> RunRequest {
 
 #[tokio::test]
 async fn each_model_call_is_asked_for_at_most_the_tokens_left() {
-    let model = FakeModel::new(vec![calls(&[("echo", r#"{"text":"hi"}"#)]), text("done")]);
+    let model = model(vec![calls(&[("echo", r#"{"text":"hi"}"#)]), text("done")]);
     let budget = USAGE.total_tokens * 3;
     let (result, _) = run(&runtime(model.clone(), 10), with_budget(budget)).await;
     result.expect("answered within the budget");
@@ -32,7 +32,7 @@ async fn each_model_call_is_asked_for_at_most_the_tokens_left() {
 
 #[tokio::test]
 async fn a_spent_budget_ends_the_run_before_another_model_call() {
-    let model = FakeModel::new(vec![calls(&[("echo", r#"{"text":"hi"}"#)]), text("done")]);
+    let model = model(vec![calls(&[("echo", r#"{"text":"hi"}"#)]), text("done")]);
     let (result, _) = run(&runtime(model.clone(), 10), with_budget(USAGE.total_tokens)).await;
     let failure = result.expect_err("budget spent by the tool call turn");
     assert_eq!(failure.error, RunError::TokenBudgetExhausted);
@@ -42,7 +42,7 @@ async fn a_spent_budget_ends_the_run_before_another_model_call() {
 
 #[tokio::test]
 async fn without_a_budget_no_cap_is_sent() {
-    let model = FakeModel::new(vec![text("done")]);
+    let model = model(vec![text("done")]);
     let (result, _) = run(&runtime(model.clone(), 10), request(&[])).await;
     result.expect("answered");
     assert_eq!(model.requests()[0].max_output_tokens, None);

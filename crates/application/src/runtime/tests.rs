@@ -10,7 +10,9 @@ use agents_domain::{TenantId, UserId};
 
 use super::*;
 use crate::agents::{AgentCatalog, AgentDefinition};
-use crate::testing::{EchoTool, FailingTool, FakeModel, RendezvousTool, Reply, USAGE, calls, text};
+use crate::testing::{
+    EchoTool, FailingTool, FakeModel, RendezvousTool, Reply, USAGE, calls, model, text,
+};
 use crate::tools::{ToolContext, ToolRegistry, WebSearchTool};
 
 fn agent(name: &str, tools: &[&str], handoffs: &[&str]) -> AgentDefinition {
@@ -85,7 +87,7 @@ pub(super) fn request(disabled: &[&str]) -> RunRequest {
         context: ToolContext {
             scope: ConversationScope {
                 tenant_id: TenantId::new(),
-                user_id: UserId::new(),
+                owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
                 include_unowned: false,
             },
         },
@@ -125,7 +127,7 @@ fn times(usage: TokenUsage, n: u32) -> TokenUsage {
 
 #[tokio::test]
 async fn a_plain_answer_streams_its_text_and_offers_only_usable_tools() {
-    let model = FakeModel::new(vec![text("Hello")]);
+    let model = model(vec![text("Hello")]);
     let (result, events) = run(&runtime(model.clone(), 10), request(&[])).await;
     let summary = result.expect("answered");
     assert_eq!(summary.text, "Hello");
@@ -161,7 +163,7 @@ async fn a_plain_answer_streams_its_text_and_offers_only_usable_tools() {
 
 #[tokio::test]
 async fn one_tool_call_is_run_and_its_result_fed_back() {
-    let model = FakeModel::new(vec![calls(&[("echo", r#"{"text":"hi"}"#)]), text("done")]);
+    let model = model(vec![calls(&[("echo", r#"{"text":"hi"}"#)]), text("done")]);
     let (result, events) = run(&runtime(model.clone(), 10), request(&[])).await;
     let summary = result.expect("answered");
     assert_eq!(
@@ -196,7 +198,7 @@ async fn one_tool_call_is_run_and_its_result_fed_back() {
 
 #[tokio::test]
 async fn parallel_tool_calls_run_concurrently() {
-    let model = FakeModel::new(vec![
+    let model = model(vec![
         calls(&[("left", "{}"), ("right", "{}")]),
         text("both"),
     ]);
@@ -235,7 +237,7 @@ async fn a_handoff_switches_the_agent_and_is_not_a_tool_call() {
             arguments: String::new(),
         })),
     ]);
-    let model = FakeModel::new(vec![handoff, text("Helper here")]);
+    let model = model(vec![handoff, text("Helper here")]);
     let (result, events) = run(&runtime(model.clone(), 10), request(&[])).await;
     let summary = result.expect("answered");
     assert_eq!(summary.agent, "helper");
@@ -280,7 +282,7 @@ async fn a_handoff_switches_the_agent_and_is_not_a_tool_call() {
 
 #[tokio::test]
 async fn the_run_fails_after_max_turns_model_calls() {
-    let model = FakeModel::new(
+    let model = model(
         (0..5)
             .map(|_| calls(&[("echo", r#"{"text":"again"}"#)]))
             .collect(),
@@ -299,7 +301,7 @@ async fn a_model_error_mid_stream_fails_the_run_after_the_text_so_far() {
         message: "boom".into(),
         retry_after: None,
     };
-    let model = FakeModel::new(vec![Reply::Stream(vec![
+    let model = model(vec![Reply::Stream(vec![
         Ok(ModelEvent::TextDelta("par".into())),
         Err(provider.clone()),
     ])]);
@@ -327,7 +329,7 @@ async fn an_answer_with_neither_text_nor_a_tool_call_fails_the_run() {
             ],
         ),
     ] {
-        let model = FakeModel::new(vec![Reply::Stream(reply)]);
+        let model = model(vec![Reply::Stream(reply)]);
         let (result, _) = run(&runtime(model, 10), request(&[])).await;
         let failure = result.expect_err(what);
         assert!(
@@ -340,7 +342,7 @@ async fn an_answer_with_neither_text_nor_a_tool_call_fails_the_run() {
 
 #[tokio::test]
 async fn a_model_refusing_the_call_fails_the_run() {
-    let model = FakeModel::new(vec![Reply::Refuse(LlmError::Timeout)]);
+    let model = model(vec![Reply::Fail(LlmError::Timeout)]);
     let (result, events) = run(&runtime(model, 10), request(&[])).await;
     assert_eq!(
         result.expect_err("failed").error,
@@ -351,7 +353,7 @@ async fn a_model_refusing_the_call_fails_the_run() {
 
 #[tokio::test]
 async fn a_failing_tool_becomes_a_result_the_model_reads() {
-    let model = FakeModel::new(vec![calls(&[("broken", "{}")]), text("sorry")]);
+    let model = model(vec![calls(&[("broken", "{}")]), text("sorry")]);
     let (result, events) = run(&runtime(model.clone(), 10), request(&[])).await;
     assert_eq!(result.expect("answered").text, "sorry");
     assert!(events.contains(&RunEvent::ToolResult {
@@ -370,7 +372,7 @@ async fn a_failing_tool_becomes_a_result_the_model_reads() {
 
 #[tokio::test]
 async fn bad_arguments_become_results_the_model_reads() {
-    let model = FakeModel::new(vec![
+    let model = model(vec![
         calls(&[("echo", r#"{"text":5}"#), ("echo", "{oops")]),
         text("fixed"),
     ]);
@@ -394,7 +396,7 @@ async fn bad_arguments_become_results_the_model_reads() {
 
 #[tokio::test]
 async fn disabled_tools_are_not_offered_and_cannot_be_called() {
-    let model = FakeModel::new(vec![calls(&[("echo", r#"{"text":"x"}"#)]), text("ok")]);
+    let model = model(vec![calls(&[("echo", r#"{"text":"x"}"#)]), text("ok")]);
     let (result, _) = run(&runtime(model.clone(), 10), request(&["echo"])).await;
     assert!(!tool_names(&model, 0).contains(&"echo".to_owned()));
     let preview = &result.expect("answered").tool_calls[0].result_preview;
@@ -406,7 +408,7 @@ async fn disabled_tools_are_not_offered_and_cannot_be_called() {
 
 #[tokio::test]
 async fn history_comes_between_instructions_and_the_new_message() {
-    let model = FakeModel::new(vec![text("again")]);
+    let model = model(vec![text("again")]);
     let mut req = request(&[]);
     req.history = vec![
         ChatMessage::User {

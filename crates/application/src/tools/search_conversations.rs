@@ -107,7 +107,7 @@ mod tests {
         let context = ToolContext {
             scope: ConversationScope {
                 tenant_id: TenantId::new(),
-                user_id: UserId::new(),
+                owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
                 include_unowned: false,
             },
         };

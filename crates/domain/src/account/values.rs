@@ -2,6 +2,7 @@
 //! proves it is well formed.
 
 use crate::FieldError;
+use crate::secret::Secret;
 
 fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
@@ -60,8 +61,8 @@ impl Email {
 }
 
 /// A plaintext password in transit to the hasher. Its `Debug` never shows it.
-#[derive(Clone)]
-pub struct Password(String);
+#[derive(Debug, Clone)]
+pub struct Password(Secret);
 
 impl Password {
     /// Validates length: 8-128 characters.
@@ -70,22 +71,16 @@ impl Password {
         if !(8..=128).contains(&len) {
             return Err(FieldError::new("password", "must be 8-128 characters"));
         }
-        Ok(Self(value.to_owned()))
+        Ok(Self(Secret::new(value)))
     }
     /// Wraps a password presented at login without length rules, so a
     /// too-short guess costs the same as any other wrong one.
     pub fn presented(value: &str) -> Self {
-        Self(value.to_owned())
+        Self(Secret::new(value))
     }
     /// The plaintext, for the hasher only.
     pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Password {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Password(***)")
+        self.0.expose()
     }
 }
 

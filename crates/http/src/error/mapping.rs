@@ -6,6 +6,7 @@ use agents_application::accounts::{
     AuthError, LoginError, RefreshError, RegisterError, TenantError,
 };
 use agents_application::agents::AgentStatusError;
+use agents_application::cause::chain;
 use agents_application::chat::ChatError;
 use agents_application::conversations::ConversationsError;
 use agents_application::health::ReadinessError;
@@ -13,14 +14,19 @@ use agents_domain::StoreError;
 
 use super::ApiError;
 
+/// What a client is told while a dependency does not answer.
+const UNAVAILABLE: &str = "A backing service is not answering; try again shortly.";
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
+        // The whole chain (down to the driver's error) goes to the log.
+        let cause = chain(err.cause());
         match err {
-            StoreError::Unavailable(cause) => {
+            StoreError::Unavailable(_) => {
                 tracing::error!(%cause, "store unavailable");
-                ApiError::unavailable("A backing service is not answering; try again shortly.")
+                ApiError::unavailable(UNAVAILABLE)
             }
-            StoreError::Other(cause) => ApiError::internal(&cause),
+            StoreError::Other(_) => ApiError::internal(&cause),
         }
     }
 }
@@ -125,6 +131,14 @@ impl From<ChatError> for ApiError {
         match err {
             ChatError::Validation(fields) => ApiError::validation(fields),
             ChatError::ConversationNotFound => ApiError::not_found("Conversation not found."),
+            ChatError::RateLimited { retry_after } => {
+                crate::telemetry::metrics::record_rate_limited("chat");
+                ApiError::too_many(
+                    "rate_limited",
+                    "Too many requests; wait for the Retry-After delay before trying again.",
+                    retry_after.as_secs_f64().ceil() as u64,
+                )
+            }
             ChatError::QuotaExceeded {
                 message,
                 retry_after,
@@ -159,8 +173,11 @@ impl From<ChatError> for ApiError {
                 "llm_timeout",
                 "The language model did not answer in time; try again.",
             ),
-            ChatError::ServiceUnavailable(cause) => StoreError::unavailable(cause).into(),
-            ChatError::Internal(cause) => ApiError::internal(&cause),
+            ChatError::ServiceUnavailable(cause) => {
+                tracing::error!(cause = %chain(&cause), "store unavailable");
+                ApiError::unavailable(UNAVAILABLE)
+            }
+            ChatError::Internal(cause) => ApiError::internal(&chain(&cause)),
         }
     }
 }
@@ -170,8 +187,7 @@ impl From<ConversationsError> for ApiError {
         match err {
             ConversationsError::Validation(fields) => ApiError::validation(fields),
             ConversationsError::NotFound => ApiError::not_found("Conversation not found."),
-            ConversationsError::ServiceUnavailable(cause) => StoreError::unavailable(cause).into(),
-            ConversationsError::Internal(cause) => ApiError::internal(&cause),
+            ConversationsError::Store(error) => error.into(),
         }
     }
 }
@@ -182,8 +198,7 @@ impl From<AgentStatusError> for ApiError {
             AgentStatusError::UnknownAgent(name) => {
                 ApiError::not_found(format!("Agent '{name}' not found."))
             }
-            AgentStatusError::ServiceUnavailable(cause) => StoreError::unavailable(cause).into(),
-            AgentStatusError::Internal(cause) => ApiError::internal(&cause),
+            AgentStatusError::Store(error) => error.into(),
         }
     }
 }

@@ -7,6 +7,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use agents_application::accounts::Caller;
 use agents_domain::TenantId;
 use agents_domain::account::TenantRef;
+use agents_domain::conversation::ConversationScope;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -87,6 +88,48 @@ pub async fn path_member(
     }
 }
 
+/// The tenant named by the path's `{tenant_id}`, with the bearer token
+/// (401 at extraction when there is none). The handler asks for
+/// [`member`](Self::member) after checking its own input, so a bad body is
+/// answered as such whatever the tenant.
+pub struct PathTenant {
+    token: BearerToken,
+    raw: String,
+    state: web::Data<AppState>,
+}
+
+impl PathTenant {
+    /// The caller as a member of the path's tenant: 401 for a bad token,
+    /// 403 for a tenant they do not belong to (or no tenant at all).
+    pub async fn member(&self) -> Result<Caller, ApiError> {
+        path_member(&self.state, &self.token, &self.raw).await
+    }
+}
+
+impl FromRequest for PathTenant {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let tenant = || {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| ApiError::internal(&"application state missing"))?;
+            Ok(PathTenant {
+                token: bearer(req)?,
+                raw: req
+                    .match_info()
+                    .get("tenant_id")
+                    .unwrap_or_default()
+                    .to_owned(),
+                state,
+            })
+        };
+        ready(tenant())
+    }
+}
+
 type BoxedFuture<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
 
 fn authenticate(req: &HttpRequest, tenant: TenantRef) -> BoxedFuture<Caller> {
@@ -100,9 +143,15 @@ fn authenticate(req: &HttpRequest, tenant: TenantRef) -> BoxedFuture<Caller> {
 }
 
 /// An authenticated caller in the tenant named by `X-Tenant-Id` (or their
-/// default tenant). `X-Tenant-Role` is never read.
+/// default tenant), with the conversation scope that tenancy gives them.
+/// `X-Tenant-Role` is never read.
 #[derive(Debug, Clone)]
-pub struct TenantCaller(pub Caller);
+pub struct TenantCaller {
+    /// Who is calling.
+    pub caller: Caller,
+    /// The tenant they act in, and whose conversations they see.
+    pub scope: ConversationScope,
+}
 
 impl FromRequest for TenantCaller {
     type Error = ApiError;
@@ -124,15 +173,16 @@ impl FromRequest for TenantCaller {
         let fut = authenticate(req, tenant);
         Box::pin(async move {
             let caller = fut.await?;
-            if malformed || caller.tenant.is_none() {
+            let scope = caller.conversation_scope().filter(|_| !malformed);
+            let Some(scope) = scope else {
                 let message = if explicit {
                     NOT_A_MEMBER
                 } else {
                     "You belong to no tenant; create one or ask to be added."
                 };
                 return Err(ApiError::forbidden(message));
-            }
-            Ok(TenantCaller(caller))
+            };
+            Ok(TenantCaller { caller, scope })
         })
     }
 }

@@ -7,23 +7,21 @@ use actix_web::http::StatusCode;
 use agents_adapters::limiter::InMemoryRateLimiter;
 use agents_domain::StoreError;
 use agents_domain::limiter::MockRateLimiter;
-use uuid::Uuid;
 
 use super::*;
 
-fn policy(anon: u32, chat: u32) -> RateLimitPolicy {
+fn policy(anon: u32) -> RateLimitPolicy {
     RateLimitPolicy::new(
         Arc::new(InMemoryRateLimiter::new()),
         RateLimits {
             anon_per_minute: anon,
-            chat_per_minute: chat,
         },
     )
 }
 
 #[tokio::test]
 async fn the_request_past_the_limit_is_refused_with_rate_limited_and_retry_after() {
-    let policy = policy(0, 0);
+    let policy = policy(0);
     policy.check("k", 2).await.expect("first");
     policy.check("k", 2).await.expect("second");
     let refused = policy.check("k", 2).await.expect_err("third is over");
@@ -53,40 +51,12 @@ async fn a_limit_of_zero_never_asks_the_limiter() {
             .check_client(&ClientAddr("1.2.3.4".into()))
             .await
             .expect("off");
-        policy.check_chat(Uuid::new_v4(), None).await.expect("off");
     }
-}
-
-#[tokio::test]
-async fn chat_uses_the_plan_limit_when_there_is_one_and_each_tenant_has_its_own() {
-    let policy = policy(0, 100);
-    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
-    policy.check_chat(a, Some(1)).await.expect("first");
-    let refused = policy
-        .check_chat(a, Some(1))
-        .await
-        .expect_err("plan allows one");
-    assert_eq!(refused.code(), "rate_limited");
-    policy.check_chat(b, Some(1)).await.expect("another tenant");
-    for _ in 0..3 {
-        policy
-            .check_chat(b, Some(0))
-            .await
-            .expect("0 = unlimited plan");
-    }
-    let default = Uuid::new_v4();
-    for _ in 0..100 {
-        policy
-            .check_chat(default, None)
-            .await
-            .expect("configured default");
-    }
-    assert!(policy.check_chat(default, None).await.is_err());
 }
 
 #[tokio::test]
 async fn client_addresses_are_limited_separately() {
-    let policy = policy(1, 0);
+    let policy = policy(1);
     let one = ClientAddr("10.0.0.1".into());
     policy.check_client(&one).await.expect("first");
     assert!(policy.check_client(&one).await.is_err());

@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::error::{ApiError, ApiResult, ErrorEnvelope};
+use crate::error::{ApiResult, ErrorEnvelope};
 use crate::extract::TenantCaller;
 use crate::state::AppState;
 
@@ -64,13 +64,10 @@ async fn agent_status(
     caller: TenantCaller,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let tenant = caller
-        .0
-        .tenant
-        .as_ref()
-        .map(|(t, _)| t.id)
-        .ok_or_else(|| ApiError::forbidden("You belong to no tenant."))?;
-    let status = state.agent_status.status(tenant, &path).await?;
+    let status = state
+        .agent_status
+        .status(caller.scope.tenant_id, &path)
+        .await?;
     Ok(HttpResponse::Ok().json(AgentStatusBody {
         name: status.name,
         status: status.status,

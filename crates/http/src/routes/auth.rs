@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::error::{ApiResult, ErrorEnvelope};
+use crate::error::{ApiError, ApiResult, ErrorEnvelope};
 use crate::extract::{AuthUser, ClientAddr, Json};
 use crate::ratelimit::ClientRateLimited;
 use crate::state::AppState;
@@ -179,16 +179,14 @@ async fn register(
     state: web::Data<AppState>,
     body: Json<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.into_inner();
-    let registered = state
-        .accounts
-        .register(RegisterInput {
-            username: body.username,
-            email: body.email,
-            password: body.password,
-            display_name: body.display_name,
-        })
-        .await?;
+    let input = RegisterInput::parse(
+        &body.username,
+        &body.email,
+        &body.password,
+        body.display_name.as_deref(),
+    )
+    .map_err(ApiError::validation)?;
+    let registered = state.accounts.register(input).await?;
     let tenant = TenantWithRole {
         tenant: registered.tenant,
         role: registered.role,

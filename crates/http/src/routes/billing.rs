@@ -1,13 +1,11 @@
 //! `/api/v1/billing`: plans, a tenant's subscription and usage, and the
-//! Stripe webhook. Mounted only when billing is enabled; the path's tenant
-//! is the one acted on (`X-Tenant-Id` is ignored here).
+//! Stripe webhook. Mounted, with the billing service in the app data, only
+//! when billing is enabled; the path's tenant is the one acted on
+//! (`X-Tenant-Id` is ignored here).
 
 mod dto;
 
-use std::sync::Arc;
-
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
-use agents_application::accounts::Caller;
 use agents_application::billing::{
     BillingService, NewSubscription, SubscriptionPatch, UsageInput, WebhookOutcome,
 };
@@ -15,29 +13,14 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 pub use dto::*;
 
-use crate::error::{ApiError, ApiResult, ErrorEnvelope};
-use crate::extract::{BearerToken, Json, Query, parse_json, path_member};
-use crate::state::AppState;
-
-/// The billing service; absent only if the routes were mounted by hand
-/// without it, which then looks like billing being off.
-fn service(state: &AppState) -> ApiResult<Arc<BillingService>> {
-    state
-        .billing
-        .clone()
-        .ok_or_else(|| ApiError::not_found("Billing is not enabled on this server."))
-}
-
-/// Authenticates the caller as a member of the path's tenant (403 otherwise).
-async fn member_of(state: &AppState, token: &BearerToken, tenant: &str) -> ApiResult<Caller> {
-    path_member(state, token, tenant).await
-}
+use crate::error::{ApiResult, ErrorEnvelope};
+use crate::extract::{Json, PathTenant, Query, parse_json};
 
 /// Every plan with its features.
 #[utoipa::path(tag = "billing", responses((status = 200, body = Vec<PlanBody>), (status = 404, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)))]
 #[get("/billing/plans")]
-async fn list_plans(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let plans = service(&state)?.plans().await?;
+async fn list_plans(billing: web::Data<BillingService>) -> ApiResult<HttpResponse> {
+    let plans = billing.plans().await?;
     Ok(HttpResponse::Ok().json(plans.into_iter().map(PlanBody::from).collect::<Vec<_>>()))
 }
 
@@ -50,12 +33,10 @@ async fn list_plans(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
 )]
 #[get("/billing/tenants/{tenant_id}/subscription")]
 async fn get_subscription(
-    state: web::Data<AppState>,
-    token: BearerToken,
-    path: web::Path<String>,
+    billing: web::Data<BillingService>,
+    tenant: PathTenant,
 ) -> ApiResult<HttpResponse> {
-    let billing = service(&state)?;
-    let caller = member_of(&state, &token, &path).await?;
+    let caller = tenant.member().await?;
     let subscription = billing.subscription(&caller).await?;
     Ok(HttpResponse::Ok().json(SubscriptionBody::from(subscription)))
 }
@@ -70,13 +51,11 @@ async fn get_subscription(
 )]
 #[post("/billing/tenants/{tenant_id}/subscription")]
 async fn start_subscription(
-    state: web::Data<AppState>,
-    token: BearerToken,
-    path: web::Path<String>,
+    billing: web::Data<BillingService>,
+    tenant: PathTenant,
     body: Json<StartSubscriptionRequest>,
 ) -> ApiResult<HttpResponse> {
-    let billing = service(&state)?;
-    let caller = member_of(&state, &token, &path).await?;
+    let caller = tenant.member().await?;
     let body = body.into_inner();
     let input = NewSubscription {
         plan_code: body.plan_code,
@@ -98,13 +77,11 @@ async fn start_subscription(
 )]
 #[patch("/billing/tenants/{tenant_id}/subscription")]
 async fn update_subscription(
-    state: web::Data<AppState>,
-    token: BearerToken,
-    path: web::Path<String>,
+    billing: web::Data<BillingService>,
+    tenant: PathTenant,
     body: Json<UpdateSubscriptionRequest>,
 ) -> ApiResult<HttpResponse> {
-    let billing = service(&state)?;
-    let caller = member_of(&state, &token, &path).await?;
+    let caller = tenant.member().await?;
     let body = body.into_inner();
     let patch = SubscriptionPatch {
         plan_code: body.plan_code,
@@ -126,19 +103,17 @@ async fn update_subscription(
 )]
 #[post("/billing/tenants/{tenant_id}/subscription/cancel")]
 async fn cancel_subscription(
-    state: web::Data<AppState>,
-    token: BearerToken,
-    path: web::Path<String>,
+    billing: web::Data<BillingService>,
+    tenant: PathTenant,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    let billing = service(&state)?;
     // An absent body means the default; a present one must be valid JSON.
     let at_period_end = if body.iter().all(u8::is_ascii_whitespace) {
         true
     } else {
         parse_json::<CancelRequest>(&body)?.cancel_at_period_end
     };
-    let caller = member_of(&state, &token, &path).await?;
+    let caller = tenant.member().await?;
     let subscription = billing.cancel_subscription(&caller, at_period_end).await?;
     Ok(HttpResponse::Ok().json(SubscriptionBody::from(subscription)))
 }
@@ -153,13 +128,11 @@ async fn cancel_subscription(
 )]
 #[post("/billing/tenants/{tenant_id}/usage")]
 async fn record_usage(
-    state: web::Data<AppState>,
-    token: BearerToken,
-    path: web::Path<String>,
+    billing: web::Data<BillingService>,
+    tenant: PathTenant,
     body: Json<UsageRequest>,
 ) -> ApiResult<HttpResponse> {
-    let billing = service(&state)?;
-    let caller = member_of(&state, &token, &path).await?;
+    let caller = tenant.member().await?;
     let body = body.into_inner();
     let input = UsageInput {
         feature_key: body.feature_key,
@@ -185,13 +158,11 @@ async fn record_usage(
 )]
 #[get("/billing/tenants/{tenant_id}/usage")]
 async fn get_usage(
-    state: web::Data<AppState>,
-    token: BearerToken,
-    path: web::Path<String>,
+    billing: web::Data<BillingService>,
+    tenant: PathTenant,
     query: Query<UsageQuery>,
 ) -> ApiResult<HttpResponse> {
-    let billing = service(&state)?;
-    let caller = member_of(&state, &token, &path).await?;
+    let caller = tenant.member().await?;
     let summary = billing
         .usage(&caller, query.period_start, query.period_end)
         .await?;
@@ -208,11 +179,10 @@ async fn get_usage(
 )]
 #[post("/billing/webhooks/stripe")]
 async fn stripe_webhook(
-    state: web::Data<AppState>,
+    billing: web::Data<BillingService>,
     request: HttpRequest,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    let billing = service(&state)?;
     let signature = request
         .headers()
         .get("stripe-signature")

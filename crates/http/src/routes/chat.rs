@@ -10,7 +10,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::sse;
 use crate::error::{ApiError, ApiResult, ErrorEnvelope};
 use crate::extract::{Json, TenantCaller};
-use crate::ratelimit::RateLimitPolicy;
 use crate::state::AppState;
 use crate::telemetry::ChatTurnMetrics;
 
@@ -130,29 +129,6 @@ impl From<ChatReply> for ChatResponse {
     }
 }
 
-/// The tenant's chat rate from its plan, when billing is on and the plan
-/// sets one; `None` falls back to `RATE_LIMIT_CHAT_PER_MINUTE`.
-async fn plan_chat_limit(
-    state: &AppState,
-    tenant: agents_domain::TenantId,
-) -> ApiResult<Option<u32>> {
-    let Some(billing) = state
-        .billing
-        .as_ref()
-        .filter(|_| !state.chat_plan_limits.is_empty())
-    else {
-        return Ok(None);
-    };
-    let plan = billing.plan_code(tenant).await?;
-    Ok(state.chat_plan_limits.get(&plan).copied())
-}
-
-fn scope(caller: &TenantCaller) -> ApiResult<agents_domain::conversation::ConversationScope> {
-    caller.0.conversation_scope().ok_or_else(|| {
-        ApiError::forbidden("You belong to no tenant; create one or ask to be added.")
-    })
-}
-
 /// Sends a message to an agent and waits for the whole answer.
 #[utoipa::path(
     tag = "chat",
@@ -170,16 +146,13 @@ fn scope(caller: &TenantCaller) -> ApiResult<agents_domain::conversation::Conver
 #[post("/chat")]
 async fn chat(
     state: web::Data<AppState>,
-    limits: web::Data<RateLimitPolicy>,
     caller: TenantCaller,
     body: Json<ChatBody>,
 ) -> ApiResult<HttpResponse> {
-    let scope = scope(&caller)?;
-    let plan_limit = plan_chat_limit(&state, scope.tenant_id).await?;
-    limits
-        .check_chat(scope.tenant_id.as_uuid(), plan_limit)
+    let mut run = state
+        .chat
+        .start(caller.scope, body.into_inner().into())
         .await?;
-    let mut run = state.chat.start(scope, body.into_inner().into()).await?;
     let mut metrics = ChatTurnMetrics::start(&run.agent, &run.model);
     while let Some(event) = run.next().await {
         metrics.observe(&event);
@@ -208,16 +181,13 @@ async fn chat(
 #[post("/chat/stream")]
 async fn chat_stream(
     state: web::Data<AppState>,
-    limits: web::Data<RateLimitPolicy>,
     caller: TenantCaller,
     body: Json<ChatBody>,
 ) -> ApiResult<HttpResponse> {
-    let scope = scope(&caller)?;
-    let plan_limit = plan_chat_limit(&state, scope.tenant_id).await?;
-    limits
-        .check_chat(scope.tenant_id.as_uuid(), plan_limit)
+    let run = state
+        .chat
+        .start(caller.scope, body.into_inner().into())
         .await?;
-    let run = state.chat.start(scope, body.into_inner().into()).await?;
     Ok(sse::response(run, state.stream_keep_alive))
 }
 

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, delete, get, web};
 use agents_application::conversations::page_request;
-use agents_domain::conversation::{ConversationKey, ConversationScope};
+use agents_domain::conversation::ConversationKey;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -107,13 +107,6 @@ pub struct ConversationBody {
     pub agent_context: AgentContextBody,
 }
 
-fn scope(caller: &TenantCaller) -> ApiResult<ConversationScope> {
-    caller
-        .0
-        .conversation_scope()
-        .ok_or_else(|| ApiError::forbidden("You belong to no tenant."))
-}
-
 fn key(raw: &str) -> ApiResult<ConversationKey> {
     ConversationKey::parse(raw).map_err(|e| ApiError::validation(vec![e]))
 }
@@ -132,7 +125,7 @@ async fn list(
     query: Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = page_request(unsigned(query.page), unsigned(query.limit))?;
-    let page = state.conversations.list(scope(&caller)?, page).await?;
+    let page = state.conversations.list(caller.scope, page).await?;
     let items: Vec<ConversationSummaryBody> = page
         .items
         .into_iter()
@@ -164,7 +157,7 @@ async fn search(
 ) -> ApiResult<HttpResponse> {
     let hits = state
         .conversations
-        .search(scope(&caller)?, &query.q, unsigned(query.limit))
+        .search(caller.scope, &query.q, unsigned(query.limit))
         .await?;
     let body: Vec<SearchHitBody> = hits
         .into_iter()
@@ -190,7 +183,7 @@ async fn get_one(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let key = key(&path)?;
-    let (conversation, messages) = state.conversations.get(scope(&caller)?, &key).await?;
+    let (conversation, messages) = state.conversations.get(caller.scope, &key).await?;
     Ok(HttpResponse::Ok().json(ConversationBody {
         conversation_id: conversation.key.to_string(),
         messages: messages
@@ -225,7 +218,7 @@ async fn delete_one(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let key = key(&path)?;
-    state.conversations.delete(scope(&caller)?, &key).await?;
+    state.conversations.delete(caller.scope, &key).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -1,7 +1,7 @@
 //! `/api/v1/tenants`: the caller's tenants and their members.
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use agents_application::accounts::{Caller, MemberChange, TenantError};
+use agents_application::accounts::{MemberChange, TenantError};
 use agents_domain::account::{Member, Role};
 use agents_domain::{FieldError, UserId};
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::{RoleName, TenantBody};
 use crate::error::{ApiError, ApiResult, ErrorEnvelope};
-use crate::extract::{AuthUser, BearerToken, Json, path_member};
+use crate::extract::{AuthUser, Json, PathTenant};
 use crate::state::AppState;
 
 /// New tenant body.
@@ -88,11 +88,6 @@ fn parse_user_id(value: &str) -> Result<UserId, ApiError> {
         .map_err(|_| invalid())
 }
 
-/// Authenticates the caller as a member of the path's tenant (403 otherwise).
-async fn member_of(state: &AppState, token: &BearerToken, tenant: &str) -> ApiResult<Caller> {
-    path_member(state, token, tenant).await
-}
-
 /// The caller's tenants and roles.
 #[utoipa::path(tag = "tenants", security(("bearer" = [])), responses((status = 200, body = Vec<TenantBody>), (status = 401, body = ErrorEnvelope)))]
 #[get("/tenants")]
@@ -130,12 +125,8 @@ async fn create_tenant(
     responses((status = 200, body = Vec<MemberBody>), (status = 403, body = ErrorEnvelope))
 )]
 #[get("/tenants/{tenant_id}/members")]
-async fn list_members(
-    state: web::Data<AppState>,
-    token: BearerToken,
-    path: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    let caller = member_of(&state, &token, &path).await?;
+async fn list_members(state: web::Data<AppState>, tenant: PathTenant) -> ApiResult<HttpResponse> {
+    let caller = tenant.member().await?;
     let members = state.accounts.members(&caller).await?;
     Ok(HttpResponse::Ok().json(
         members
@@ -156,12 +147,11 @@ async fn list_members(
 #[post("/tenants/{tenant_id}/members")]
 async fn add_member(
     state: web::Data<AppState>,
-    token: BearerToken,
-    path: web::Path<String>,
+    tenant: PathTenant,
     body: Json<AddMemberRequest>,
 ) -> ApiResult<HttpResponse> {
     let role = parse_role(&body.role)?;
-    let caller = member_of(&state, &token, &path).await?;
+    let caller = tenant.member().await?;
     // The tenant in the path exists (the caller is a member); the user the
     // body names does not: a field of the body is wrong, not the resource.
     let member = match state
@@ -191,14 +181,14 @@ async fn add_member(
 #[patch("/tenants/{tenant_id}/members/{user_id}")]
 async fn change_role(
     state: web::Data<AppState>,
-    token: BearerToken,
+    tenant: PathTenant,
     path: web::Path<(String, String)>,
     body: Json<ChangeRoleRequest>,
 ) -> ApiResult<HttpResponse> {
-    let (tenant, user) = path.into_inner();
+    let (_, user) = path.into_inner();
     let role = parse_role(&body.role)?;
     let user_id = parse_user_id(&user)?;
-    let caller = member_of(&state, &token, &tenant).await?;
+    let caller = tenant.member().await?;
     let member = state
         .accounts
         .change_role(&caller, MemberChange { user_id, role })
@@ -216,12 +206,12 @@ async fn change_role(
 #[delete("/tenants/{tenant_id}/members/{user_id}")]
 async fn remove_member(
     state: web::Data<AppState>,
-    token: BearerToken,
+    tenant: PathTenant,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let (tenant, user) = path.into_inner();
+    let (_, user) = path.into_inner();
     let user_id = parse_user_id(&user)?;
-    let caller = member_of(&state, &token, &tenant).await?;
+    let caller = tenant.member().await?;
     state.accounts.remove_member(&caller, user_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -31,7 +31,7 @@ pub mod names {
     /// Histogram `{agent, model}`: seconds from accepting a turn to its first text delta.
     pub const LLM_TIME_TO_FIRST_TOKEN_SECONDS: &str = "llm_time_to_first_token_seconds";
     /// Counter `{tool, outcome}`: tool calls (`outcome` = `ok`, `error` or `cancelled`).
-    pub const TOOL_CALLS_TOTAL: &str = "tool_calls_total";
+    pub const TOOL_CALLS_TOTAL: &str = agents_application::tools::TOOL_CALLS_TOTAL;
     /// Gauge `{state}`: database pool connections (`state` = `in_use` or `idle`).
     pub const DB_POOL_CONNECTIONS: &str = "db_pool_connections";
     /// Counter `{class}`: database failures (`class` = `unavailable`:
@@ -46,28 +46,6 @@ pub mod names {
 }
 
 use names::*;
-
-/// How a tool call ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ToolOutcome {
-    /// The tool returned a result.
-    Ok,
-    /// The tool returned an error (bad arguments included).
-    Error,
-    /// The call was dropped before finishing (the run's tool timeout).
-    Cancelled,
-}
-
-impl ToolOutcome {
-    /// The label value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ToolOutcome::Ok => "ok",
-            ToolOutcome::Error => "error",
-            ToolOutcome::Cancelled => "cancelled",
-        }
-    }
-}
 
 /// Writes the HELP lines once per recorder; harmless to call again.
 pub fn describe() {
@@ -169,12 +147,6 @@ pub fn record_llm_error(agent: &str, model: &str, error: &'static str) {
 pub fn record_time_to_first_token(agent: &str, model: &str, elapsed: Duration) {
     histogram!(LLM_TIME_TO_FIRST_TOKEN_SECONDS, "agent" => agent.to_owned(), "model" => model.to_owned())
         .record(elapsed.as_secs_f64());
-}
-
-/// One tool call and how it ended.
-pub fn record_tool_call(tool: &str, outcome: ToolOutcome) {
-    counter!(TOOL_CALLS_TOTAL, "tool" => tool.to_owned(), "outcome" => outcome.as_str())
-        .increment(1);
 }
 
 /// The database pool's connections now.

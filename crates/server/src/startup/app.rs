@@ -7,12 +7,12 @@ use std::time::Duration;
 use agents_adapters::auth::{Argon2Hasher, JwtConfig, JwtIssuer};
 use agents_application::accounts::{AccountService, AccountSettings};
 use agents_application::agents::AgentService;
-use agents_application::chat::{ChatService, ChatSettings};
+use agents_application::chat::{ChatRateLimits, ChatService, ChatSettings};
 use agents_application::conversations::ConversationService;
 use agents_application::health::HealthService;
 use agents_application::runtime::{AgentRuntime, RuntimeSettings};
 use agents_application::tools::{
-    CurrentTimeTool, SearchConversationsTool, Tool, ToolRegistry, WebSearchTool,
+    CurrentTimeTool, MeteredTool, SearchConversationsTool, Tool, ToolRegistry, WebSearchTool,
 };
 use agents_domain::account::PasswordHasher;
 use agents_domain::clock::{Clock, SystemClock};
@@ -21,7 +21,7 @@ use agents_domain::llm::ChatModel;
 use agents_domain::search::WebSearch;
 use agents_http::cors::CorsSettings;
 use agents_http::ratelimit::{RateLimitPolicy, RateLimits};
-use agents_http::telemetry::MeteredTool;
+use agents_http::telemetry::CountedLimiter;
 use agents_http::{AppInfo, AppState, HttpSettings};
 
 use super::services::{
@@ -179,6 +179,10 @@ impl AppBuilder<'_> {
             Some(billing) => chat.with_turn_guard(billing_turn_guard(billing)),
             None => chat,
         };
+        let chat = chat.with_rate_limit(
+            CountedLimiter::wrap(limiter.clone()),
+            chat_rate_limits(settings),
+        );
         let accounts = AccountService::new(
             stores.accounts.clone(),
             stores.refresh_tokens.clone(),
@@ -207,15 +211,6 @@ impl AppBuilder<'_> {
             conversations: Arc::new(ConversationService::new(stores.conversations.clone())),
             stream_keep_alive: Duration::from_secs(15),
             billing,
-            chat_plan_limits: Arc::new(
-                settings
-                    .plans
-                    .iter()
-                    .filter_map(|(code, plan)| {
-                        plan.chat_per_minute.map(|limit| (code.clone(), limit))
-                    })
-                    .collect(),
-            ),
         };
         let http = HttpSettings {
             max_body_bytes: settings.max_body_bytes,
@@ -226,13 +221,12 @@ impl AppBuilder<'_> {
             },
             workers: settings.workers,
             shutdown_timeout_secs: settings.shutdown_timeout,
-            // `RATE_LIMIT_ANON_PER_MINUTE` and `RATE_LIMIT_CHAT_PER_MINUTE`,
-            // in the limiter login throttling uses: one Redis connection.
+            // `RATE_LIMIT_ANON_PER_MINUTE`, in the limiter login throttling
+            // and chat admission use: one Redis connection.
             rate_limits: RateLimitPolicy::new(
                 limiter,
                 RateLimits {
                     anon_per_minute: settings.rate_limit_anon_per_minute,
-                    chat_per_minute: settings.rate_limit_chat_per_minute,
                 },
             ),
             metrics: None,
@@ -243,6 +237,21 @@ impl AppBuilder<'_> {
             stores,
             limiter_name,
         })
+    }
+}
+
+/// `RATE_LIMIT_CHAT_PER_MINUTE`, and each plan's `chat_per_minute` when
+/// billing is on (without billing there are no plans).
+fn chat_rate_limits(settings: &Settings) -> ChatRateLimits {
+    let per_plan = settings
+        .plans
+        .iter()
+        .filter(|_| settings.enable_billing)
+        .filter_map(|(code, plan)| plan.chat_per_minute.map(|limit| (code.clone(), limit)))
+        .collect();
+    ChatRateLimits {
+        per_minute: settings.rate_limit_chat_per_minute,
+        per_plan,
     }
 }
 

@@ -58,7 +58,12 @@ impl Stores {
     /// Opens the database at `url` with default pool options and migrates it
     /// (tests and embedders; the server applies its migration policy).
     pub async fn open(url: &str) -> Result<Self, StartupError> {
-        let database = connect(url, &PoolOptions::default())
+        Self::open_with(url, &PoolOptions::default()).await
+    }
+
+    /// [`open`](Self::open) with `options` for the pool.
+    pub async fn open_with(url: &str, options: &PoolOptions) -> Result<Self, StartupError> {
+        let database = connect(url, options)
             .await
             .map_err(|e| StartupError::Store(format!("cannot open the database: {e}")))?;
         database

@@ -70,7 +70,7 @@ async fn seeded_ids(db: &SqlDatabase, lo: u64, hi: u64) -> Result<Vec<(Uuid, Uui
 fn scope((tenant, user): (Uuid, Uuid), include_unowned: bool) -> ConversationScope {
     ConversationScope {
         tenant_id: TenantId::from_uuid(tenant),
-        user_id: UserId::from_uuid(user),
+        owner: agents_domain::conversation::ConversationOwner::User(UserId::from_uuid(user)),
         include_unowned,
     }
 }

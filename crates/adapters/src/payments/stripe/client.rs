@@ -1,6 +1,7 @@
 //! One Stripe request with our retry policy: form-encoded body, bearer key,
-//! the same `Idempotency-Key` on every attempt of a POST, retries with
-//! backoff on 429, 5xx, timeouts and connection failures, and Stripe's
+//! the same `Idempotency-Key` on every attempt of a POST, retries (the
+//! shared policy of [`crate::retry`]) on 429, 5xx, timeouts and connection
+//! failures, and Stripe's
 //! error body mapped to [`GatewayError`].
 
 use std::time::Duration;
@@ -11,6 +12,7 @@ use serde::de::DeserializeOwned;
 
 use super::StripeGateway;
 use super::wire::ErrorBody;
+use crate::retry::{backoff, retry_after, with_jitter};
 
 /// Longest pause between attempts, whatever `Retry-After` says.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -54,18 +56,6 @@ fn map_error(status: StatusCode, body: &[u8]) -> GatewayError {
     }
 }
 
-fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
-}
-
 impl StripeGateway {
     /// Sends a request and decodes a 2xx JSON answer into `T`, retrying
     /// transient failures up to `max_retries` times.
@@ -89,11 +79,10 @@ impl StripeGateway {
                     attempt + 1
                 )));
             }
-            let backoff = self
-                .config
-                .backoff
-                .saturating_mul(2u32.saturating_pow(attempt));
-            let wait = hint.unwrap_or(backoff).min(MAX_BACKOFF);
+            // Stripe's own wait when it names one, else jittered backoff;
+            // either way never longer than MAX_BACKOFF.
+            let jittered = || with_jitter(backoff(self.config.backoff, attempt));
+            let wait = hint.unwrap_or_else(jittered).min(MAX_BACKOFF);
             tracing::warn!(path, attempt = attempt + 1, %cause, ?wait, "retrying Stripe request");
             tokio::time::sleep(wait).await;
             attempt += 1;
@@ -111,7 +100,7 @@ impl StripeGateway {
         let mut request = self
             .client
             .request(method.clone(), url)
-            .bearer_auth(&self.config.secret_key)
+            .bearer_auth(self.config.secret_key.expose())
             .timeout(self.config.timeout);
         if *method == Method::POST {
             request = request.form(form);
@@ -133,7 +122,7 @@ impl StripeGateway {
             }
         };
         let status = response.status();
-        let wait = retry_after(&response);
+        let wait = retry_after(response.headers());
         let body = match response.bytes().await {
             Ok(body) => body,
             Err(e) if e.is_timeout() => {

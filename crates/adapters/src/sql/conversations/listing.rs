@@ -42,7 +42,7 @@ pub(super) async fn list(
     );
     let base = vec![
         uuid(scope.tenant_id.as_uuid()),
-        uuid(scope.user_id.as_uuid()),
+        uuid(scope.owner.user_id().as_uuid()),
     ];
     let count_sql = format!("SELECT COUNT(*) AS n FROM agent_conversations c WHERE {filter}");
     let total: i64 = match one(db, stmt(b, &count_sql, base.clone())).await? {
@@ -125,7 +125,7 @@ pub(super) async fn search(
     );
     let values = vec![
         uuid(scope.tenant_id.as_uuid()),
-        uuid(scope.user_id.as_uuid()),
+        uuid(scope.owner.user_id().as_uuid()),
         Value::from(like_pattern(query)),
         Value::from(to_i64(limit)),
     ];

@@ -3,10 +3,40 @@
 
 use std::sync::Arc;
 
-use agents_application::tools::{Tool, ToolContext, ToolError};
 use async_trait::async_trait;
+use metrics::counter;
 
-use super::metrics::{ToolOutcome, record_tool_call};
+use super::{Tool, ToolContext, ToolError};
+
+/// Counter `{tool, outcome}`: tool calls (`outcome` = `ok`, `error`,
+/// `cancelled`); the HTTP layer describes it for `/metrics`.
+pub const TOOL_CALLS_TOTAL: &str = "tool_calls_total";
+
+/// How a tool call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ToolOutcome {
+    /// The tool returned a result.
+    Ok,
+    /// The tool returned an error (bad arguments included).
+    Error,
+    /// The call was dropped before finishing (the run's tool timeout).
+    Cancelled,
+}
+
+impl ToolOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            ToolOutcome::Ok => "ok",
+            ToolOutcome::Error => "error",
+            ToolOutcome::Cancelled => "cancelled",
+        }
+    }
+}
+
+fn record_tool_call(tool: &str, outcome: ToolOutcome) {
+    counter!(TOOL_CALLS_TOTAL, "tool" => tool.to_owned(), "outcome" => outcome.as_str())
+        .increment(1);
+}
 
 /// Wraps a tool; behaves exactly like it and records `tool_calls_total`.
 pub struct MeteredTool {

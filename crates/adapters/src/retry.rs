@@ -1,8 +1,9 @@
-//! When and how long to wait before trying a model call again. Only failures
-//! before any output are retried: 429 (except an exhausted quota), 5xx and
-//! connection errors. A `Retry-After` (or OpenAI's `retry-after-ms`) is
-//! honoured up to a cap; a longer one is not waited for at all, since the
-//! client would time out first.
+//! The retry policy of outbound HTTP (the OpenAI-compatible model, Stripe):
+//! which statuses are worth another attempt, exponential backoff with equal
+//! jitter, and the provider's `Retry-After` (or OpenAI's `retry-after-ms`)
+//! read one way. The OpenAI adapter retries only failures before any output
+//! and does not wait for a `Retry-After` past its cap (the client would time
+//! out first); Stripe caps the wait instead.
 
 use std::time::Duration;
 
@@ -37,28 +38,34 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// How long to wait before retry number `retry` (0-based), or `None` to
     /// give up. `retry_after` is what the provider asked for, if anything.
-    pub(super) fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Option<Duration> {
+    pub(crate) fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Option<Duration> {
         if retry >= self.max_retries {
             return None;
         }
         if let Some(asked) = retry_after {
             return (asked <= self.max_retry_after).then_some(asked);
         }
-        let exponential = self
-            .initial_backoff
-            .saturating_mul(2u32.saturating_pow(retry))
-            .min(self.max_backoff);
-        // Equal jitter: at least half the backoff, so retries still space
-        // out, and a random rest so concurrent clients do not retry in step.
-        let half = exponential / 2;
-        let jitter_ms = u64::try_from(half.as_millis()).unwrap_or(u64::MAX);
-        let jitter = Duration::from_millis(rand::rng().random_range(0..=jitter_ms));
-        Some(half + jitter)
+        Some(with_jitter(
+            backoff(self.initial_backoff, retry).min(self.max_backoff),
+        ))
     }
 }
 
+/// `initial` doubled `retry` times (0-based), saturating.
+pub(crate) fn backoff(initial: Duration, retry: u32) -> Duration {
+    initial.saturating_mul(2u32.saturating_pow(retry))
+}
+
+/// Equal jitter: at least half of `wait`, so retries still space out, and a
+/// random rest so concurrent clients do not retry in step.
+pub(crate) fn with_jitter(wait: Duration) -> Duration {
+    let half = wait / 2;
+    let jitter_ms = u64::try_from(half.as_millis()).unwrap_or(u64::MAX);
+    half + Duration::from_millis(rand::rng().random_range(0..=jitter_ms))
+}
+
 /// Whether a status is worth another attempt.
-pub(super) fn retryable_status(status: StatusCode) -> bool {
+pub(crate) fn retryable_status(status: StatusCode) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
 }
 
@@ -79,7 +86,7 @@ fn asked_wait(seconds: f64) -> Option<Duration> {
 /// seconds (HTTP dates are rare from model providers and are ignored).
 /// Huge, infinite, negative and NaN values never panic: huge ones are
 /// capped, the others ignored.
-pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let read = |name: &str| {
         headers
             .get(name)

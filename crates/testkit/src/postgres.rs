@@ -11,7 +11,8 @@ pub struct TestDatabase {
     name: String,
 }
 
-fn admin_url() -> String {
+/// The server-level URL databases are created from (`TEST_DATABASE_URL`).
+pub fn admin_url() -> String {
     std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
@@ -32,7 +33,7 @@ impl TestDatabase {
                 return None;
             }
         };
-        let name = format!("agents_e2e_{}", uuid::Uuid::new_v4().simple());
+        let name = format!("agents_test_{}", uuid::Uuid::new_v4().simple());
         admin
             .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
             .await
@@ -47,6 +48,13 @@ impl TestDatabase {
             admin_url,
             name,
         })
+    }
+}
+
+impl TestDatabase {
+    /// URL of the new database.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 }
 
