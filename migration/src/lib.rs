@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 mod adopt;
+mod guard;
 mod m20251106_000001_python_schema;
 mod m20251120_000002_accounts;
 mod m20251120_000003_tenant_scoped_conversations;
@@ -16,6 +17,7 @@ pub use adopt::{
     AdoptError, DatabaseState, MigrateReport, PYTHON_ALEMBIC_REVISION, PYTHON_TABLES, inspect,
     migrate, migrate_steps, pending,
 };
+pub use guard::{Destructive, is_adopted, refusal};
 pub use sea_orm_migration::MigratorTrait;
 pub use sea_orm_migration::sea_orm;
 pub use sql::timestamp_value;

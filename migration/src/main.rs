@@ -1,11 +1,11 @@
-//! The migration CLI: `migration up | down [-n N] | status | fresh | refresh | reset`
+//! The migration CLI: `migration up | down [-n N] | status | fresh | refresh | reset [--force]`
 //! against `DATABASE_URL` (default: the SQLite file `./data/agents.db`).
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use migration::sea_orm::{ConnectOptions, Database, DatabaseConnection};
-use migration::{Migrator, MigratorTrait};
+use migration::{Destructive, Migrator, MigratorTrait};
 
 /// Where the server keeps its data when no `DATABASE_URL` is given.
 const DEFAULT_DATABASE_URL: &str = "sqlite://./data/agents.db?mode=rwc";
@@ -19,6 +19,10 @@ struct Cli {
     /// Database URL; `sqlite://PATH?mode=rwc` or `postgres://...`.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     database_url: String,
+    /// Run a destructive command even on a database adopted from the
+    /// Python service (its tables and conversations are dropped).
+    #[arg(long, global = true)]
+    force: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -60,13 +64,41 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match run(&db, cli.command.unwrap_or(Command::Up { num: None })).await {
+    let command = cli.command.unwrap_or(Command::Up { num: None });
+    if !cli.force {
+        match refusal(&db, &command).await {
+            Ok(None) => {}
+            Ok(Some(reason)) => {
+                eprintln!("error: {reason}");
+                return ExitCode::FAILURE;
+            }
+            Err(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    match run(&db, command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Why `command` may not run on this database without `--force`, if it may not.
+async fn refusal(db: &DatabaseConnection, command: &Command) -> Result<Option<String>, String> {
+    let destructive = match command {
+        Command::Down { num } => Destructive::Down(*num),
+        Command::Reset => Destructive::Reset,
+        Command::Fresh => Destructive::Fresh,
+        Command::Refresh => Destructive::Refresh,
+        Command::Up { .. } | Command::Status => return Ok(None),
+    };
+    migration::refusal(db, destructive)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn run(db: &DatabaseConnection, command: Command) -> Result<(), String> {

@@ -390,3 +390,60 @@ async fn postgres_back_fills_the_tenant_billing_rows() {
     billing_rows_are_back_filled(&db).await;
     db.close().await;
 }
+
+#[tokio::test]
+async fn destructive_commands_are_refused_on_an_adopted_database_only() {
+    let Some(temp) = TempDatabase::create().await else {
+        return;
+    };
+    let db = connect(temp.url(), &contract::pool()).await.expect("open");
+    let conn = db.connection();
+    // A database of our own may be rolled back freely.
+    db.migrate().await.expect("up");
+    for command in [
+        migration::Destructive::Reset,
+        migration::Destructive::Fresh,
+        migration::Destructive::Down(99),
+    ] {
+        assert_eq!(
+            migration::refusal(conn, command).await.expect("check"),
+            None
+        );
+    }
+    Migrator::down(conn, None).await.expect("down");
+    conn.execute_unprepared("DROP TABLE seaql_migrations")
+        .await
+        .expect("drop history");
+    python_database(&db, migration::PYTHON_ALEMBIC_REVISION).await;
+    db.migrate().await.expect("adopt");
+    assert!(migration::is_adopted(conn).await.expect("adopted"));
+    for command in [
+        migration::Destructive::Reset,
+        migration::Destructive::Fresh,
+        migration::Destructive::Refresh,
+        migration::Destructive::Down(u32::try_from(all()).expect("few")),
+    ] {
+        let reason = migration::refusal(conn, command)
+            .await
+            .expect("check")
+            .unwrap_or_else(|| panic!("{command:?} must be refused"));
+        assert!(
+            reason.contains("--force") && reason.contains("Python"),
+            "{reason}"
+        );
+    }
+    let keeps_first = u32::try_from(all() - 1).expect("few");
+    assert_eq!(
+        migration::refusal(conn, migration::Destructive::Down(keeps_first))
+            .await
+            .expect("check"),
+        None,
+        "rolling back our own migrations keeps the Python tables"
+    );
+    assert!(
+        tables(&db)
+            .await
+            .contains(&"agent_conversations".to_owned())
+    );
+    db.close().await;
+}
