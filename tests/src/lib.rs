@@ -21,7 +21,21 @@ use std::time::{Duration, Instant};
 pub fn server_binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY
-        .get_or_init(|| {
+        .get_or_init(|| build_binary("agents-server", "agents-server"))
+        .clone()
+}
+
+/// Builds the `migration` CLI once per test process and returns its path.
+pub fn migration_binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY
+        .get_or_init(|| build_binary("migration", "migration"))
+        .clone()
+}
+
+fn build_binary(package: &str, bin: &str) -> PathBuf {
+    {
+        {
             let cargo = option_env!("CARGO").unwrap_or("cargo");
             let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
             let mut command = Command::new(cargo);
@@ -50,30 +64,30 @@ pub fn server_binary() -> PathBuf {
                     "build",
                     "--quiet",
                     "-p",
-                    "agents-server",
+                    package,
                     "--bin",
-                    "agents-server",
+                    bin,
                     "--manifest-path",
                     manifest,
                 ])
                 .status()
                 .unwrap_or_else(|e| panic!("could not run cargo build: {e}"));
-            assert!(status.success(), "cargo build of agents-server failed");
+            assert!(status.success(), "cargo build of {bin} failed");
             // The test binary lives in <target>/<profile>/deps/; the server in <target>/<profile>/.
             let exe = std::env::current_exe().unwrap_or_else(|e| panic!("no current exe: {e}"));
             let profile_dir = exe
                 .parent()
                 .and_then(|deps| deps.parent())
                 .unwrap_or_else(|| panic!("unexpected test binary location {}", exe.display()));
-            let binary = profile_dir.join("agents-server");
+            let binary = profile_dir.join(bin);
             assert!(
                 binary.is_file(),
-                "server binary not found at {}",
+                "{bin} binary not found at {}",
                 binary.display()
             );
             binary
-        })
-        .clone()
+        }
+    }
 }
 
 /// A free TCP port on 127.0.0.1.
@@ -247,8 +261,25 @@ pub fn run_in(
     envs: &[(&str, &str)],
     stdin: Option<&str>,
 ) -> (ExitStatus, String, String) {
+    run_binary(&server_binary(), dir, args, envs, stdin)
+}
+
+/// Runs the `migration` CLI with `args` and `envs` (clean environment),
+/// returning exit status, stdout and stderr.
+pub fn run_migration(args: &[&str], envs: &[(&str, &str)]) -> (ExitStatus, String, String) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    run_binary(&migration_binary(), dir.path(), args, envs, None)
+}
+
+fn run_binary(
+    binary: &std::path::Path,
+    dir: &std::path::Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    stdin: Option<&str>,
+) -> (ExitStatus, String, String) {
     use std::io::Write;
-    let mut child = Command::new(server_binary())
+    let mut child = Command::new(binary)
         .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -259,14 +290,14 @@ pub fn run_in(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("could not run agents-server: {e}"));
+        .unwrap_or_else(|e| panic!("could not run {}: {e}", binary.display()));
     // Dropping the pipe closes stdin, so a command waiting for input ends.
     if let Some(mut pipe) = child.stdin.take() {
         let _ = pipe.write_all(stdin.unwrap_or_default().as_bytes());
     }
     let output = child
         .wait_with_output()
-        .unwrap_or_else(|e| panic!("agents-server did not finish: {e}"));
+        .unwrap_or_else(|e| panic!("{} did not finish: {e}", binary.display()));
     (
         output.status,
         String::from_utf8_lossy(&output.stdout).into_owned(),

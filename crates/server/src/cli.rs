@@ -27,6 +27,62 @@ pub enum Command {
     /// Manage users without HTTP.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage tenants and their members without HTTP.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+}
+
+/// Tenant administration.
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// List every tenant with its member count.
+    List,
+    /// Create a tenant owned by an existing user.
+    Create(CreateTenant),
+    /// Add a user to a tenant (e.g. `--tenant default` for the Python
+    /// service's conversations).
+    AddMember(AddMember),
+    /// Remove a user from a tenant (never its last owner).
+    RemoveMember(RemoveMember),
+}
+
+/// `tenant create` arguments.
+#[derive(Debug, Args)]
+pub struct CreateTenant {
+    /// Display name.
+    #[arg(long)]
+    pub name: String,
+    /// URL handle (derived from the name when absent).
+    #[arg(long)]
+    pub slug: Option<String>,
+    /// Username or email of the owner.
+    #[arg(long)]
+    pub owner: String,
+}
+
+/// `tenant add-member` arguments.
+#[derive(Debug, Args)]
+pub struct AddMember {
+    /// Tenant id or slug.
+    #[arg(long)]
+    pub tenant: String,
+    /// Username or email.
+    #[arg(long)]
+    pub user: String,
+    /// owner, admin or viewer.
+    #[arg(long)]
+    pub role: String,
+}
+
+/// `tenant remove-member` arguments.
+#[derive(Debug, Args)]
+pub struct RemoveMember {
+    /// Tenant id or slug.
+    #[arg(long)]
+    pub tenant: String,
+    /// Username or email.
+    #[arg(long)]
+    pub user: String,
 }
 
 /// User administration.

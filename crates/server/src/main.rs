@@ -40,13 +40,11 @@ fn main() -> ExitCode {
                 UserCommand::Deactivate(user) => admin::set_active(settings, user, false),
                 UserCommand::Activate(user) => admin::set_active(settings, user, true),
             };
-            match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(err) => {
-                    eprintln!("agents-server: {err}");
-                    ExitCode::FAILURE
-                }
-            }
+            operator_exit(result)
+        }
+        Command::Tenant(command) => {
+            telemetry::init(&settings);
+            operator_exit(admin::tenant_command(settings, command))
         }
         Command::Serve => {
             telemetry::init(&settings);
@@ -58,6 +56,17 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// The exit of an operator command: its one line on stderr when it failed.
+fn operator_exit(result: Result<(), admin::CommandError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("agents-server: {err}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -57,29 +57,7 @@ const SLUG_ATTEMPTS: usize = 6;
 impl AccountService {
     /// Registers a user with a personal tenant they own.
     pub async fn register(&self, input: RegisterInput) -> Result<Registered, RegisterError> {
-        let mut errors = Vec::new();
-        let username = Username::parse(&input.username)
-            .map_err(|e| errors.push(e))
-            .ok();
-        let email = Email::parse(&input.email).map_err(|e| errors.push(e)).ok();
-        let password = Password::parse(&input.password)
-            .map_err(|e| errors.push(e))
-            .ok();
-        let display_name = match input
-            .display_name
-            .as_deref()
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-        {
-            Some(name) => DisplayName::parse(name).map_err(|e| errors.push(e)).ok(),
-            None => None,
-        };
-        let (Some(username), Some(email), Some(password)) = (username, email, password) else {
-            return Err(RegisterError::Invalid(errors));
-        };
-        if !errors.is_empty() {
-            return Err(RegisterError::Invalid(errors));
-        }
+        let (username, email, password, display_name) = parse_input(&input)?;
         let password_hash = self.hasher.hash(&password).await?;
         let now = self.clock.now();
         let base = Slug::derive_base(username.as_str());
@@ -125,6 +103,36 @@ impl AccountService {
             "no free tenant slug after several attempts".into(),
         )))
     }
+}
+
+/// The validated fields of a registration (every wrong one listed).
+pub(super) fn parse_input(
+    input: &RegisterInput,
+) -> Result<(Username, Email, Password, Option<DisplayName>), RegisterError> {
+    let mut errors = Vec::new();
+    let username = Username::parse(&input.username)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let email = Email::parse(&input.email).map_err(|e| errors.push(e)).ok();
+    let password = Password::parse(&input.password)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let display_name = match input
+        .display_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        Some(name) => DisplayName::parse(name).map_err(|e| errors.push(e)).ok(),
+        None => None,
+    };
+    let (Some(username), Some(email), Some(password)) = (username, email, password) else {
+        return Err(RegisterError::Invalid(errors));
+    };
+    if !errors.is_empty() {
+        return Err(RegisterError::Invalid(errors));
+    }
+    Ok((username, email, password, display_name))
 }
 
 /// The slug to try on `attempt`: the base first (skipped when reserved),
