@@ -90,6 +90,7 @@ fn scope(tenant: TenantId) -> ConversationScope {
         tenant_id: tenant,
         user_id: UserId::new(),
         include_unowned: false,
+        api_key: None,
     }
 }
 

@@ -52,6 +52,7 @@ async fn an_echo_conversation_with_a_handoff_a_tool_and_history() {
         tenant_id: TenantId::new(),
         user_id: UserId::new(),
         include_unowned: false,
+        api_key: None,
     };
 
     let first = chat

@@ -15,6 +15,7 @@ fn scope(tenant: TenantId, user: UserId) -> ConversationScope {
         tenant_id: tenant,
         user_id: user,
         include_unowned: false,
+        api_key: None,
     }
 }
 
@@ -300,6 +301,7 @@ async fn unowned_conversations_are_visible_to_admins_only(f: Fixture) {
     let viewer = scope(tenant, alice);
     let admin = ConversationScope {
         include_unowned: true,
+        api_key: None,
         ..viewer
     };
     assert!(

@@ -179,6 +179,7 @@ async fn a_python_database_is_adopted_and_reads_back_through_the_store() {
         tenant_id: tenant,
         user_id: UserId::new(),
         include_unowned: true,
+        api_key: None,
     };
     let key = ConversationKey::parse("support-chat").expect("key");
     let (c, messages) = stores

@@ -69,6 +69,7 @@ fn scope(tenant_id: TenantId, user_id: UserId) -> ConversationScope {
         tenant_id,
         user_id,
         include_unowned: false,
+        api_key: None,
     }
 }
 

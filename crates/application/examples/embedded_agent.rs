@@ -130,6 +130,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tenant_id: TenantId::new(),
         user_id: UserId::new(),
         include_unowned: false,
+        api_key: None,
     };
     let mut run = chat
         .start(

@@ -4,6 +4,7 @@
 
 mod error;
 mod guard;
+mod keyed;
 mod prepare;
 mod turn;
 
@@ -178,6 +179,7 @@ pub struct ChatService {
     store: Arc<dyn ConversationStore>,
     clock: Arc<dyn Clock>,
     guard: Arc<dyn TurnGuard>,
+    key_budget: Option<crate::api_keys::KeyBudget>,
     settings: ChatSettings,
 }
 
@@ -194,6 +196,7 @@ impl ChatService {
             store,
             clock,
             guard: Arc::new(NoTurnGuard),
+            key_budget: None,
             settings,
         }
     }
@@ -201,6 +204,13 @@ impl ChatService {
     /// The same service with `guard` checking and counting each turn.
     pub fn with_turn_guard(mut self, guard: Arc<dyn TurnGuard>) -> Self {
         self.guard = guard;
+        self
+    }
+
+    /// The same service with API keys' monthly budgets checked and counted
+    /// on the turns keys start (on top of the plan's guard).
+    pub fn with_key_budget(mut self, budget: crate::api_keys::KeyBudget) -> Self {
+        self.key_budget = Some(budget);
         self
     }
 
@@ -221,21 +231,12 @@ impl ChatService {
                 "no language model provider is configured".into(),
             ));
         }
-        let permit = match self.guard.before_turn(scope.tenant_id).await {
-            Ok(permit) => permit,
-            Err(TurnRefused::QuotaExceeded {
-                message,
-                retry_after,
-            }) => {
-                return Err(ChatError::QuotaExceeded {
-                    message,
-                    retry_after,
-                });
-            }
-            Err(TurnRefused::Unavailable(message)) => {
-                return Err(ChatError::ServiceUnavailable(message));
-            }
-        };
+        let permit = self
+            .guard
+            .before_turn(scope.tenant_id)
+            .await
+            .map_err(keyed::refused)?;
+        let (permit, key_turn) = self.reserve_for_key(&scope, permit).await?;
         let accepted = prepare::accept(self, scope, prepared, &permit).await;
         let turn = match accepted {
             Ok(turn) => turn,
@@ -244,9 +245,7 @@ impl ChatService {
                     usage: TokenUsage::default(),
                     succeeded: false,
                 };
-                self.guard
-                    .after_turn(scope.tenant_id, permit, outcome)
-                    .await;
+                self.finish_turn(&scope, permit, key_turn, outcome).await;
                 return Err(error);
             }
         };
@@ -257,7 +256,12 @@ impl ChatService {
             model: self.runtime.model_of(&turn.run.agent),
             events,
         };
-        tokio::spawn(turn::complete(self.clone(), turn, permit, sender));
+        tokio::spawn(turn::complete(
+            self.clone(),
+            turn,
+            (permit, key_turn),
+            sender,
+        ));
         Ok(run)
     }
 

@@ -162,6 +162,7 @@ mod tests {
             tenant_id: TenantId::new(),
             user_id: UserId::new(),
             include_unowned: false,
+            api_key: None,
         }
     }
 

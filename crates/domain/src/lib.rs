@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod account;
+pub mod api_key;
 pub mod billing;
 pub mod clock;
 pub mod conversation;
@@ -16,4 +17,4 @@ pub mod llm;
 pub mod search;
 
 pub use error::{FieldError, StoreCause, StoreError};
-pub use ids::{PlanId, SubscriptionId, TenantId, UserId};
+pub use ids::{ApiKeyId, PlanId, SubscriptionId, TenantId, UserId};

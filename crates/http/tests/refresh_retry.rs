@@ -103,6 +103,7 @@ mod scenarios {
                 failed: AtomicBool::new(false),
             }),
             billing: stores.billing.clone(),
+            api_keys: stores.api_keys.clone(),
             guard: None,
         };
         let app = test::init_service(build_app(

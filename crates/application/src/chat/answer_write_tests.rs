@@ -62,6 +62,7 @@ fn fixture(faults: &[AppendFault], window: Duration, succeeded: bool) -> Fixture
         tenant_id: TenantId::new(),
         user_id: UserId::new(),
         include_unowned: false,
+        api_key: None,
     };
     Fixture {
         store,

@@ -40,6 +40,7 @@ fn fixture(replies: Vec<Reply>) -> Fixture {
         tenant_id: TenantId::new(),
         user_id: UserId::new(),
         include_unowned: false,
+        api_key: None,
     };
     Fixture {
         model,

@@ -87,6 +87,7 @@ pub(super) fn request(disabled: &[&str]) -> RunRequest {
                 tenant_id: TenantId::new(),
                 user_id: UserId::new(),
                 include_unowned: false,
+                api_key: None,
             },
         },
         disabled_tools: disabled

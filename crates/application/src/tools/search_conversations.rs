@@ -109,6 +109,7 @@ mod tests {
                 tenant_id: TenantId::new(),
                 user_id: UserId::new(),
                 include_unowned: false,
+                api_key: None,
             },
         };
         let error = tool

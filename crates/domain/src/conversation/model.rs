@@ -16,8 +16,13 @@ pub struct ConversationScope {
     pub tenant_id: TenantId,
     /// The caller.
     pub user_id: UserId,
-    /// Whether conversations without a user are visible (owner/admin).
+    /// Whether conversations without a user are visible (owner/admin):
+    /// the Python service's and those of the tenant's API keys.
     pub include_unowned: bool,
+    /// The API key acting, when it is one: it sees only the conversations
+    /// it started, and those it starts belong to it (no user). `user_id` is
+    /// then the key's id, which matches no user.
+    pub api_key: Option<crate::ApiKeyId>,
 }
 
 /// A stored conversation's header.

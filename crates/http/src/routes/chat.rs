@@ -156,7 +156,7 @@ fn scope(caller: &TenantCaller) -> ApiResult<agents_domain::conversation::Conver
 /// Sends a message to an agent and waits for the whole answer.
 #[utoipa::path(
     tag = "chat",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = [])),
     params(("X-Tenant-Id" = Option<String>, Header, description = "Tenant id or slug (default: your personal tenant)")),
     request_body = ChatBody,
     responses(
@@ -196,7 +196,7 @@ async fn chat(
 /// `tool_call`, `tool_result`, `handoff`, then exactly one `done` or `error`.
 #[utoipa::path(
     tag = "chat",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = [])),
     params(("X-Tenant-Id" = Option<String>, Header, description = "Tenant id or slug (default: your personal tenant)")),
     request_body = ChatBody,
     responses(

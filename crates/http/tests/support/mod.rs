@@ -5,6 +5,8 @@
 
 pub mod api;
 
+use agents_adapters::auth::Sha256KeyMaterial;
+use agents_application::api_keys::{ApiKeyService, KeyBudget};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,14 +67,20 @@ pub struct Stores {
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
     /// Plans, subscriptions, usage.
     pub billing: Arc<dyn agents_domain::billing::BillingStore>,
+    /// API keys.
+    pub api_keys: Arc<dyn agents_domain::api_key::ApiKeyStore>,
     /// Keeps a temp dir or a Postgres database alive for the test.
     pub guard: Option<Box<dyn std::any::Any + Send>>,
 }
 
 pub fn memory_stores() -> Stores {
+    let accounts: Arc<dyn AccountStore> = Arc::new(InMemoryAccountStore::new());
     Stores {
         conversations: Arc::new(InMemoryConversationStore::new()),
-        accounts: Arc::new(InMemoryAccountStore::new()),
+        api_keys: Arc::new(agents_adapters::memory::InMemoryApiKeyStore::new(
+            accounts.clone(),
+        )),
+        accounts,
         refresh_tokens: Arc::new(InMemoryRefreshTokenStore::new()),
         billing: Arc::new(agents_adapters::memory::InMemoryBillingStore::new()),
         guard: None,
@@ -85,6 +93,7 @@ fn from_sql(stores: SqlStores, guard: Box<dyn std::any::Any + Send>) -> Stores {
         accounts: stores.accounts,
         refresh_tokens: stores.refresh_tokens,
         billing: stores.billing,
+        api_keys: stores.api_keys,
         guard: Some(guard),
     }
 }
@@ -157,7 +166,11 @@ pub fn state_with_model(
         stores.conversations.clone(),
         Arc::new(SystemClock),
         ChatSettings::default(),
-    );
+    )
+    .with_key_budget(KeyBudget::new(
+        stores.api_keys.clone(),
+        Arc::new(SystemClock),
+    ));
     let accounts = account_service(
         stores,
         AccountSettings {
@@ -179,6 +192,12 @@ pub fn state_with_model(
         )),
         tools,
         accounts: Arc::new(accounts),
+        api_keys: Arc::new(ApiKeyService::new(
+            stores.api_keys.clone(),
+            Arc::new(Sha256KeyMaterial),
+            Arc::new(InMemoryRateLimiter::new()),
+            Arc::new(SystemClock),
+        )),
         trusted_proxies: TrustedProxies::default(),
         chat: Arc::new(chat),
         conversations: Arc::new(ConversationService::new(stores.conversations.clone())),

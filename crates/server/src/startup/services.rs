@@ -3,12 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use agents_adapters::auth::{Argon2Hasher, JwtConfig, JwtIssuer};
+use agents_adapters::auth::{Argon2Hasher, JwtConfig, JwtIssuer, Sha256KeyMaterial};
 use agents_adapters::limiter::{InMemoryRateLimiter, RedisRateLimiter};
 use agents_adapters::openai::{OpenAiChatModel, OpenAiSettings, TokenLimitField};
 use agents_adapters::tavily::{TavilySearch, TavilySettings};
 use agents_application::accounts::{AccountService, AccountSettings};
 use agents_application::agents::{AgentCatalog, AgentDefinition, AgentService};
+use agents_application::api_keys::{ApiKeyService, KeyBudget};
 use agents_application::chat::{ChatService, ChatSettings};
 use agents_application::conversations::ConversationService;
 use agents_application::health::HealthService;
@@ -168,7 +169,8 @@ pub async fn build_services(
     let chat = match &billing {
         Some(billing) => chat.with_turn_guard(billing_turn_guard(billing)),
         None => chat,
-    };
+    }
+    .with_key_budget(KeyBudget::new(stores.api_keys.clone(), clock.clone()));
 
     let issuer = JwtIssuer::new(JwtConfig {
         keys: secrets::signing_keys(settings)?,
@@ -183,6 +185,12 @@ pub async fn build_services(
         .unwrap_or(2);
     let hasher = Argon2Hasher::new(cores).map_err(|e| StartupError::Config(e.to_string()))?;
     let (limiter, limiter_name) = limiter(settings).await?;
+    let api_keys = ApiKeyService::new(
+        stores.api_keys.clone(),
+        Arc::new(Sha256KeyMaterial),
+        limiter.clone(),
+        clock.clone(),
+    );
     let accounts = AccountService::new(
         stores.accounts.clone(),
         stores.refresh_tokens.clone(),
@@ -221,6 +229,7 @@ pub async fn build_services(
         )),
         tools,
         accounts: Arc::new(accounts),
+        api_keys: Arc::new(api_keys),
         trusted_proxies: trusted_proxies(settings)?,
         chat: Arc::new(chat),
         conversations: Arc::new(ConversationService::new(stores.conversations.clone())),

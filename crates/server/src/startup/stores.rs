@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agents_adapters::memory::{
-    InMemoryAccountStore, InMemoryBillingStore, InMemoryConversationStore,
+    InMemoryAccountStore, InMemoryApiKeyStore, InMemoryBillingStore, InMemoryConversationStore,
     InMemoryRefreshTokenStore,
 };
 use agents_adapters::sql::{PoolOptions, SqlDatabase, connect};
 use agents_domain::account::{AccountStore, RefreshTokenStore};
+use agents_domain::api_key::ApiKeyStore;
 use agents_domain::billing::BillingStore;
 use agents_domain::conversation::ConversationStore;
 use agents_domain::health::HealthProbe;
@@ -27,6 +28,8 @@ pub struct Stores {
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
     /// Plans, subscriptions, usage, processed webhook events.
     pub billing: Arc<dyn BillingStore>,
+    /// API keys and their monthly counters.
+    pub api_keys: Arc<dyn ApiKeyStore>,
     /// Readiness probe of the database (`None` in memory).
     pub probe: Option<Arc<dyn HealthProbe>>,
     /// For the start-up log line (never contains credentials).
@@ -75,9 +78,11 @@ fn pool_options(settings: &Settings) -> PoolOptions {
 /// otherwise pending migrations stop the start.
 pub async fn open(settings: &Settings) -> Result<Stores, StartupError> {
     if settings.use_in_memory_repo {
+        let accounts: Arc<dyn AccountStore> = Arc::new(InMemoryAccountStore::new());
         return Ok(Stores {
             conversations: Arc::new(InMemoryConversationStore::new()),
-            accounts: Arc::new(InMemoryAccountStore::new()),
+            api_keys: Arc::new(InMemoryApiKeyStore::new(accounts.clone())),
+            accounts,
             refresh_tokens: Arc::new(InMemoryRefreshTokenStore::new()),
             billing: Arc::new(InMemoryBillingStore::new()),
             probe: None,
@@ -113,6 +118,7 @@ pub async fn open(settings: &Settings) -> Result<Stores, StartupError> {
     Ok(Stores {
         conversations: stores.conversations,
         accounts: stores.accounts,
+        api_keys: stores.api_keys,
         refresh_tokens: stores.refresh_tokens,
         billing: stores.billing,
         probe: Some(stores.probe),
