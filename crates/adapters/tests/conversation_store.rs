@@ -247,6 +247,7 @@ async fn another_users_conversation_is_not_found(f: Fixture) {
             tenant_id: tenant,
             user_id: bob,
             include_unowned,
+            api_key: None,
         };
         let err = f
             .conversations

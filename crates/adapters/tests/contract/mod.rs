@@ -53,6 +53,7 @@ pub struct Fixture {
     pub accounts: Arc<dyn AccountStore>,
     pub tokens: Arc<dyn RefreshTokenStore>,
     pub billing: Arc<dyn BillingStore>,
+    pub api_keys: Arc<dyn agents_domain::api_key::ApiKeyStore>,
     guard: Arc<Guard>,
 }
 
@@ -69,10 +70,14 @@ pub async fn fixture(backend: Backend) -> Option<Fixture> {
     match backend {
         Backend::Memory => {
             let conversations = Arc::new(InMemoryConversationStore::new());
+            let accounts: Arc<dyn AccountStore> = Arc::new(InMemoryAccountStore::new());
             Some(Fixture {
                 backend,
                 conversations: conversations.clone(),
-                accounts: Arc::new(InMemoryAccountStore::new()),
+                api_keys: Arc::new(agents_adapters::memory::InMemoryApiKeyStore::new(
+                    accounts.clone(),
+                )),
+                accounts,
                 tokens: Arc::new(InMemoryRefreshTokenStore::new()),
                 billing: Arc::new(InMemoryBillingStore::new()),
                 guard: Arc::new(Guard::Memory(conversations)),
@@ -102,6 +107,7 @@ fn sql_fixture(backend: Backend, db: SqlDatabase, guard: Guard) -> Fixture {
         accounts: stores.accounts,
         tokens: stores.refresh_tokens,
         billing: stores.billing,
+        api_keys: stores.api_keys,
         guard: Arc::new(guard),
     }
 }

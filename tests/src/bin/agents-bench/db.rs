@@ -72,6 +72,7 @@ fn scope((tenant, user): (Uuid, Uuid), include_unowned: bool) -> ConversationSco
         tenant_id: TenantId::from_uuid(tenant),
         user_id: UserId::from_uuid(user),
         include_unowned,
+        api_key: None,
     }
 }
 
