@@ -1,0 +1,549 @@
+//! Tenant API keys over HTTP, on every store: lifecycle, the scopes
+//! matrix, a fixed tenant, who may manage keys, conversations that belong
+//! to a key, budgets under concurrency and the per-key rate limit.
+
+#[macro_use]
+mod support;
+
+use actix_http::Request;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::test;
+use agents_http::{HttpSettings, build_app};
+use serde_json::{Value, json};
+
+struct Reply {
+    status: StatusCode,
+    headers: actix_web::http::header::HeaderMap,
+    body: Value,
+}
+
+async fn call<S, B>(app: &S, req: Request) -> Reply
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let res = test::call_service(app, req).await;
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = test::read_body(res).await;
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn bearer(req: test::TestRequest, token: &str) -> Request {
+    req.insert_header(("Authorization", format!("Bearer {token}")))
+        .to_request()
+}
+
+/// Registers `name` and returns (access token, personal tenant id).
+async fn user<S, B>(app: &S, name: &str) -> (String, String)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let reg = call(
+        app,
+        test::TestRequest::post()
+            .uri("/api/v1/auth/register")
+            .set_json(json!({"username": name, "email": format!("{name}@example.com"), "password": "correct horse"}))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(reg.status, StatusCode::CREATED, "{}", reg.body);
+    let login = call(
+        app,
+        test::TestRequest::post()
+            .uri("/api/v1/auth/token")
+            .set_json(json!({"username": name, "password": "correct horse"}))
+            .to_request(),
+    )
+    .await;
+    let token = login.body["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let tenant = reg.body["tenant"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    (token, tenant)
+}
+
+/// Creates a key in `tenant` with `body`, returning the 201 body.
+async fn create_key<S, B>(app: &S, token: &str, tenant: &str, body: Value) -> Value
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let reply = call(
+        app,
+        bearer(
+            test::TestRequest::post()
+                .uri(&format!("/api/v1/tenants/{tenant}/api-keys"))
+                .set_json(body),
+            token,
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    reply.body
+}
+
+fn secret(created: &Value) -> String {
+    created["key"].as_str().unwrap_or_default().to_owned()
+}
+
+fn chat(conversation: &str) -> test::TestRequest {
+    test::TestRequest::post()
+        .uri("/api/v1/chat")
+        .set_json(json!({"message": "hello", "conversation_id": conversation}))
+}
+
+mod scenarios {
+    use super::*;
+    use agents_adapters::auth::Sha256KeyMaterial;
+    use agents_domain::api_key::{ApiKey, KeyMaterial, NewApiKey, Scope};
+    use agents_domain::{ApiKeyId, TenantId};
+    use support::Stores;
+
+    pub async fn a_key_is_created_used_listed_and_revoked(stores: Stores) {
+        let app = test::init_service(build_app(
+            support::state_on(&stores, None),
+            HttpSettings::default(),
+        ))
+        .await;
+        let (alice, tenant) = user(&app, "alice").await;
+        let created = create_key(&app, &alice, &tenant, json!({"name": "backend"})).await;
+        let key = secret(&created);
+        assert!(key.starts_with("agk_") && key.len() >= 36, "{key}");
+        assert_eq!(created["prefix"], key[..12]);
+        assert_eq!(created["scopes"], json!(["chat", "conversations:read"]));
+        assert!(created["created_by"].is_string());
+
+        let answered = call(&app, bearer(chat("from-backend"), &key)).await;
+        assert_eq!(answered.status, StatusCode::OK, "{}", answered.body);
+        let listed = call(
+            &app,
+            test::TestRequest::get()
+                .uri("/api/v1/conversations")
+                .insert_header(("X-API-Key", key.as_str()))
+                .to_request(),
+        )
+        .await;
+        assert_eq!(listed.status, StatusCode::OK);
+        assert_eq!(listed.body[0]["conversation_id"], "from-backend");
+
+        let keys = call(
+            &app,
+            bearer(
+                test::TestRequest::get().uri(&format!("/api/v1/tenants/{tenant}/api-keys")),
+                &alice,
+            ),
+        )
+        .await;
+        assert_eq!(keys.status, StatusCode::OK);
+        let row = &keys.body[0];
+        assert!(row.get("key").is_none(), "the secret is shown once: {row}");
+        assert!(!keys.body.to_string().contains(&key));
+        assert!(row["last_used_at"].is_string());
+        assert!(row["revoked_at"].is_null());
+        assert_eq!(row["usage"]["messages"], 1);
+        assert!(
+            row["usage"]["tokens"].as_i64().unwrap_or_default() > 0,
+            "{row}"
+        );
+
+        let id = created["id"].as_str().unwrap_or_default();
+        let revoked = call(
+            &app,
+            bearer(
+                test::TestRequest::delete().uri(&format!("/api/v1/tenants/{tenant}/api-keys/{id}")),
+                &alice,
+            ),
+        )
+        .await;
+        assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+        let after = call(&app, bearer(chat("again"), &key)).await;
+        assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            after
+                .headers
+                .get("www-authenticate")
+                .and_then(|v| v.to_str().ok()),
+            Some("Bearer")
+        );
+
+        // Unknown and expired keys get exactly the revoked key's answer.
+        let material = Sha256KeyMaterial;
+        let expired = material.generate();
+        stores
+            .api_keys
+            .create(NewApiKey {
+                key: ApiKey {
+                    id: ApiKeyId::new(),
+                    tenant_id: TenantId::from_uuid(tenant.parse().expect("uuid")),
+                    name: "old".into(),
+                    prefix: expired[..12].to_owned(),
+                    scopes: vec![Scope::Chat],
+                    created_at: time::OffsetDateTime::now_utc() - time::Duration::days(2),
+                    expires_at: Some(time::OffsetDateTime::now_utc() - time::Duration::days(1)),
+                    revoked_at: None,
+                    last_used_at: None,
+                    rate_limit_per_minute: None,
+                    monthly_message_limit: None,
+                    monthly_token_limit: None,
+                    created_by: None,
+                },
+                hash: material.hash(&expired),
+            })
+            .await
+            .expect("expired key");
+        let unknown = material.generate();
+        let wrong_secret = format!("{}{}", &key[..12], &unknown[12..]);
+        for other in [expired.as_str(), unknown.as_str(), wrong_secret.as_str()] {
+            let reply = call(&app, bearer(chat("x"), other)).await;
+            assert_eq!(
+                (reply.status, &reply.body),
+                (after.status, &after.body),
+                "{other}"
+            );
+        }
+        let empty = call(
+            &app,
+            test::TestRequest::get()
+                .uri("/api/v1/conversations")
+                .insert_header(("X-API-Key", ""))
+                .to_request(),
+        )
+        .await;
+        assert_eq!(empty.status, StatusCode::UNAUTHORIZED);
+    }
+
+    pub async fn scopes_open_their_routes_and_nothing_else(stores: Stores) {
+        let state = support::with_billing(support::state_on(&stores, None), &stores);
+        let app = test::init_service(build_app(state, HttpSettings::default())).await;
+        let (alice, tenant) = user(&app, "alice").await;
+        let families: [(&str, fn(&str) -> test::TestRequest); 4] = [
+            ("chat", |_| chat("matrix")),
+            ("conversations:read", |_| {
+                test::TestRequest::get().uri("/api/v1/conversations")
+            }),
+            ("conversations:write", |_| {
+                test::TestRequest::delete().uri("/api/v1/conversations/matrix")
+            }),
+            ("billing:read", |t| {
+                test::TestRequest::get().uri(&format!("/api/v1/billing/tenants/{t}/usage"))
+            }),
+        ];
+        for (scope, _) in &families {
+            let key = secret(
+                &create_key(
+                    &app,
+                    &alice,
+                    &tenant,
+                    json!({"name": scope, "scopes": [scope]}),
+                )
+                .await,
+            );
+            for (family, request) in &families {
+                let reply = call(&app, bearer(request(&tenant), &key)).await;
+                if family == scope {
+                    assert!(
+                        reply.status != StatusCode::FORBIDDEN
+                            && reply.status != StatusCode::UNAUTHORIZED,
+                        "{scope} opens {family}: {} {}",
+                        reply.status,
+                        reply.body
+                    );
+                } else {
+                    assert_eq!(
+                        reply.status,
+                        StatusCode::FORBIDDEN,
+                        "{scope} must not open {family}: {}",
+                        reply.body
+                    );
+                    assert_eq!(reply.body["error"], "forbidden");
+                }
+            }
+        }
+        let all = secret(&create_key(&app, &alice, &tenant, json!({"name": "all", "scopes": ["chat", "conversations:read", "conversations:write", "billing:read"]})).await);
+        let closed = [
+            test::TestRequest::get().uri("/api/v1/tenants"),
+            test::TestRequest::post()
+                .uri("/api/v1/tenants")
+                .set_json(json!({"name": "Keyed"})),
+            test::TestRequest::get().uri(&format!("/api/v1/tenants/{tenant}/members")),
+            test::TestRequest::get().uri(&format!("/api/v1/tenants/{tenant}/api-keys")),
+            test::TestRequest::post()
+                .uri(&format!("/api/v1/tenants/{tenant}/api-keys"))
+                .set_json(json!({"name": "child"})),
+            test::TestRequest::get().uri("/api/v1/auth/me"),
+            test::TestRequest::post()
+                .uri(&format!("/api/v1/billing/tenants/{tenant}/subscription"))
+                .set_json(json!({"plan_code": "pro"})),
+            test::TestRequest::post()
+                .uri(&format!("/api/v1/billing/tenants/{tenant}/usage"))
+                .set_json(json!({"feature_key": "messages", "quantity": 1})),
+        ];
+        for request in closed {
+            let reply = call(&app, bearer(request, &all)).await;
+            assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+        }
+    }
+
+    pub async fn a_keys_tenant_is_fixed_and_only_managers_handle_keys(stores: Stores) {
+        let app = test::init_service(build_app(
+            support::state_on(&stores, None),
+            HttpSettings::default(),
+        ))
+        .await;
+        let (alice, tenant) = user(&app, "alice").await;
+        let (bob, bobs_tenant) = user(&app, "bob").await;
+        let (carol, _) = user(&app, "carol").await;
+        let add = call(
+            &app,
+            bearer(
+                test::TestRequest::post()
+                    .uri(&format!("/api/v1/tenants/{tenant}/members"))
+                    .set_json(json!({"username_or_email": "carol", "role": "viewer"})),
+                &alice,
+            ),
+        )
+        .await;
+        assert_eq!(add.status, StatusCode::CREATED);
+        let key = secret(
+            &create_key(
+                &app,
+                &alice,
+                &tenant,
+                json!({"name": "k", "scopes": ["conversations:read", "billing:read"]}),
+            )
+            .await,
+        );
+
+        let elsewhere = call(
+            &app,
+            bearer(
+                test::TestRequest::get()
+                    .uri("/api/v1/conversations")
+                    .insert_header(("X-Tenant-Id", bobs_tenant.as_str())),
+                &key,
+            ),
+        )
+        .await;
+        assert_eq!(elsewhere.status, StatusCode::FORBIDDEN);
+        let own = call(
+            &app,
+            bearer(
+                test::TestRequest::get()
+                    .uri("/api/v1/conversations")
+                    .insert_header(("X-Tenant-Id", "alice")),
+                &key,
+            ),
+        )
+        .await;
+        assert_eq!(own.status, StatusCode::OK, "its own tenant by slug");
+
+        for token in [&bob, &carol] {
+            for request in [
+                test::TestRequest::post()
+                    .uri(&format!("/api/v1/tenants/{tenant}/api-keys"))
+                    .set_json(json!({"name": "mine"})),
+                test::TestRequest::get().uri(&format!("/api/v1/tenants/{tenant}/api-keys")),
+            ] {
+                let reply = call(&app, bearer(request, token)).await;
+                assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+            }
+        }
+        let id = uuid::Uuid::new_v4();
+        let missing = call(
+            &app,
+            bearer(
+                test::TestRequest::delete().uri(&format!("/api/v1/tenants/{tenant}/api-keys/{id}")),
+                &alice,
+            ),
+        )
+        .await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
+        let bad = call(
+            &app,
+            bearer(
+                test::TestRequest::delete().uri(&format!("/api/v1/tenants/{tenant}/api-keys/nope")),
+                &alice,
+            ),
+        )
+        .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        let invalid = call(&app, bearer(test::TestRequest::post().uri(&format!("/api/v1/tenants/{tenant}/api-keys")).set_json(json!({"name": " ", "scopes": ["chat", "admin"], "expires_at": "2001-01-01T00:00:00Z", "monthly_message_limit": 0})), &alice)).await;
+        assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let fields: Vec<&str> = invalid.body["details"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d["field"].as_str())
+            .collect();
+        assert_eq!(
+            fields,
+            vec!["name", "scopes.1", "expires_at", "monthly_message_limit"]
+        );
+    }
+
+    pub async fn a_keys_conversations_are_its_own_and_its_admins(stores: Stores) {
+        let app = test::init_service(build_app(
+            support::state_on(&stores, None),
+            HttpSettings::default(),
+        ))
+        .await;
+        let (alice, tenant) = user(&app, "alice").await;
+        let (carol, _) = user(&app, "carol").await;
+        call(
+            &app,
+            bearer(
+                test::TestRequest::post()
+                    .uri(&format!("/api/v1/tenants/{tenant}/members"))
+                    .set_json(json!({"username_or_email": "carol", "role": "viewer"})),
+                &alice,
+            ),
+        )
+        .await;
+        let first = secret(&create_key(&app, &alice, &tenant, json!({"name": "a"})).await);
+        let second = secret(&create_key(&app, &alice, &tenant, json!({"name": "b"})).await);
+        assert_eq!(
+            call(&app, bearer(chat("script-run"), &first)).await.status,
+            StatusCode::OK
+        );
+        let read = |token: &str| {
+            bearer(
+                test::TestRequest::get()
+                    .uri("/api/v1/conversations/script-run")
+                    .insert_header(("X-Tenant-Id", tenant.as_str())),
+                token,
+            )
+        };
+        assert_eq!(call(&app, read(&first)).await.status, StatusCode::OK);
+        assert_eq!(
+            call(&app, read(&alice)).await.status,
+            StatusCode::OK,
+            "owners see it"
+        );
+        assert_eq!(
+            call(&app, read(&second)).await.status,
+            StatusCode::NOT_FOUND,
+            "other keys do not"
+        );
+        assert_eq!(
+            call(&app, read(&carol)).await.status,
+            StatusCode::NOT_FOUND,
+            "viewers do not"
+        );
+        let hijack = call(&app, bearer(chat("script-run"), &second)).await;
+        assert_eq!(hijack.status, StatusCode::NOT_FOUND, "{}", hijack.body);
+    }
+
+    pub async fn a_message_budget_of_two_answers_two_of_eight_concurrent_chats(stores: Stores) {
+        let app = test::init_service(build_app(
+            support::state_on(&stores, None),
+            HttpSettings::default(),
+        ))
+        .await;
+        let (alice, tenant) = user(&app, "alice").await;
+        let key = secret(
+            &create_key(
+                &app,
+                &alice,
+                &tenant,
+                json!({"name": "budget", "monthly_message_limit": 2}),
+            )
+            .await,
+        );
+        let replies = futures::future::join_all(
+            (0..8).map(|i| call(&app, bearer(chat(&format!("c{i}")), &key))),
+        )
+        .await;
+        let answered = replies
+            .iter()
+            .filter(|r| r.status == StatusCode::OK)
+            .count();
+        let refused: Vec<&Reply> = replies
+            .iter()
+            .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+            .collect();
+        assert_eq!((answered, refused.len()), (2, 6));
+        assert!(
+            refused
+                .iter()
+                .all(|r| r.body["error"] == "quota_exceeded"
+                    && r.headers.contains_key("retry-after"))
+        );
+        let listed = call(
+            &app,
+            bearer(test::TestRequest::get().uri("/api/v1/conversations"), &key),
+        )
+        .await;
+        assert_eq!(
+            listed.body.as_array().map(Vec::len),
+            Some(2),
+            "a refusal stores nothing"
+        );
+        let keys = call(
+            &app,
+            bearer(
+                test::TestRequest::get().uri(&format!("/api/v1/tenants/{tenant}/api-keys")),
+                &alice,
+            ),
+        )
+        .await;
+        assert_eq!(keys.body[0]["usage"]["messages"], 2);
+    }
+
+    pub async fn a_keys_rate_limit_refuses_past_its_minute(stores: Stores) {
+        let app = test::init_service(build_app(
+            support::state_on(&stores, None),
+            HttpSettings::default(),
+        ))
+        .await;
+        let (alice, tenant) = user(&app, "alice").await;
+        let key = secret(
+            &create_key(
+                &app,
+                &alice,
+                &tenant,
+                json!({"name": "slow", "rate_limit_per_minute": 2}),
+            )
+            .await,
+        );
+        let list = || bearer(test::TestRequest::get().uri("/api/v1/conversations"), &key);
+        assert_eq!(call(&app, list()).await.status, StatusCode::OK);
+        assert_eq!(call(&app, list()).await.status, StatusCode::OK);
+        let third = call(&app, list()).await;
+        assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(third.body["error"], "rate_limited");
+        assert!(third.headers.contains_key("retry-after"));
+        // Users of the tenant are not slowed by the key's limit.
+        let user_list = call(
+            &app,
+            bearer(
+                test::TestRequest::get().uri("/api/v1/conversations"),
+                &alice,
+            ),
+        )
+        .await;
+        assert_eq!(user_list.status, StatusCode::OK);
+    }
+}
+
+on_every_store!(
+    a_key_is_created_used_listed_and_revoked,
+    scopes_open_their_routes_and_nothing_else,
+    a_keys_tenant_is_fixed_and_only_managers_handle_keys,
+    a_keys_conversations_are_its_own_and_its_admins,
+    a_message_budget_of_two_answers_two_of_eight_concurrent_chats,
+    a_keys_rate_limit_refuses_past_its_minute,
+);
