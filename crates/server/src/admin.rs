@@ -1,6 +1,7 @@
 //! Operator commands that act on the stores directly. Each prints one JSON
 //! object on success; a failure is one line naming the problem.
 
+mod api_key;
 mod tenant;
 
 use std::io::BufRead;
@@ -12,6 +13,7 @@ use crate::cli::{CreateUser, UserRef};
 use crate::config::Settings;
 use crate::startup::{Services, open_services};
 
+pub use api_key::api_key_command;
 pub use tenant::tenant_command;
 
 /// Why an operator command failed: the one line printed on stderr.

@@ -30,6 +30,53 @@ pub enum Command {
     /// Manage tenants and their members without HTTP.
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Manage tenants' API keys without HTTP.
+    #[command(subcommand)]
+    ApiKey(ApiKeyCommand),
+}
+
+/// API key administration.
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key; the key itself is printed this once.
+    Create(CreateApiKey),
+    /// Revoke a key: it stops working at once, on every replica.
+    Revoke(RevokeApiKey),
+}
+
+/// `api-key create` arguments.
+#[derive(Debug, Args)]
+pub struct CreateApiKey {
+    /// Tenant id or slug.
+    #[arg(long)]
+    pub tenant: String,
+    /// A label for the key.
+    #[arg(long)]
+    pub name: String,
+    /// A scope (repeat for several): chat, conversations:read,
+    /// conversations:write, billing:read. Default: chat and conversations:read.
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// Expiry (RFC 3339).
+    #[arg(long)]
+    pub expires_at: Option<String>,
+    /// Requests per minute.
+    #[arg(long)]
+    pub rate_limit_per_minute: Option<i64>,
+    /// Chat turns per calendar month (UTC).
+    #[arg(long)]
+    pub monthly_message_limit: Option<i64>,
+    /// Model tokens per calendar month (UTC).
+    #[arg(long)]
+    pub monthly_token_limit: Option<i64>,
+}
+
+/// `api-key revoke` arguments.
+#[derive(Debug, Args)]
+pub struct RevokeApiKey {
+    /// The key's id.
+    #[arg(long)]
+    pub id: String,
 }
 
 /// Tenant administration.

@@ -46,6 +46,10 @@ fn main() -> ExitCode {
             telemetry::init(&settings);
             operator_exit(admin::tenant_command(settings, command))
         }
+        Command::ApiKey(command) => {
+            telemetry::init(&settings);
+            operator_exit(admin::api_key_command(settings, command))
+        }
         Command::Serve => {
             telemetry::init(&settings);
             match startup::run(settings) {
