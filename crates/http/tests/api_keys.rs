@@ -99,6 +99,9 @@ fn secret(created: &Value) -> String {
     created["key"].as_str().unwrap_or_default().to_owned()
 }
 
+/// Builds a request of one route family for a tenant id.
+type Route = fn(&str) -> test::TestRequest;
+
 fn chat(conversation: &str) -> test::TestRequest {
     test::TestRequest::post()
         .uri("/api/v1/chat")
@@ -229,7 +232,7 @@ mod scenarios {
         let state = support::with_billing(support::state_on(&stores, None), &stores);
         let app = test::init_service(build_app(state, HttpSettings::default())).await;
         let (alice, tenant) = user(&app, "alice").await;
-        let families: [(&str, fn(&str) -> test::TestRequest); 4] = [
+        let families: [(&str, Route); 4] = [
             ("chat", |_| chat("matrix")),
             ("conversations:read", |_| {
                 test::TestRequest::get().uri("/api/v1/conversations")
