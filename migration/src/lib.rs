@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 mod adopt;
+pub mod cli;
 mod guard;
 mod m20251106_000001_python_schema;
 mod m20251120_000002_accounts;

@@ -117,7 +117,7 @@ mod scenarios {
 
     pub async fn a_key_is_created_used_listed_and_revoked(stores: Stores) {
         let app = test::init_service(build_app(
-            support::state_on(&stores, None),
+            support::state_on(&stores, None).await,
             HttpSettings::default(),
         ))
         .await;
@@ -229,7 +229,7 @@ mod scenarios {
     }
 
     pub async fn scopes_open_their_routes_and_nothing_else(stores: Stores) {
-        let state = support::with_billing(support::state_on(&stores, None), &stores);
+        let state = support::billing_state(&stores).await;
         let app = test::init_service(build_app(state, HttpSettings::default())).await;
         let (alice, tenant) = user(&app, "alice").await;
         let families: [(&str, Route); 4] = [
@@ -302,7 +302,7 @@ mod scenarios {
 
     pub async fn a_keys_tenant_is_fixed_and_only_managers_handle_keys(stores: Stores) {
         let app = test::init_service(build_app(
-            support::state_on(&stores, None),
+            support::state_on(&stores, None).await,
             HttpSettings::default(),
         ))
         .await;
@@ -400,7 +400,7 @@ mod scenarios {
 
     pub async fn a_keys_conversations_are_its_own_and_its_admins(stores: Stores) {
         let app = test::init_service(build_app(
-            support::state_on(&stores, None),
+            support::state_on(&stores, None).await,
             HttpSettings::default(),
         ))
         .await;
@@ -452,7 +452,7 @@ mod scenarios {
 
     pub async fn a_message_budget_of_two_answers_two_of_eight_concurrent_chats(stores: Stores) {
         let app = test::init_service(build_app(
-            support::state_on(&stores, None),
+            support::state_on(&stores, None).await,
             HttpSettings::default(),
         ))
         .await;
@@ -508,7 +508,7 @@ mod scenarios {
 
     pub async fn a_keys_rate_limit_refuses_past_its_minute(stores: Stores) {
         let app = test::init_service(build_app(
-            support::state_on(&stores, None),
+            support::state_on(&stores, None).await,
             HttpSettings::default(),
         ))
         .await;

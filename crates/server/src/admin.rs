@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::cli::{CreateUser, UserRef};
 use crate::config::Settings;
-use crate::startup::{Services, open_services};
+use crate::startup::App;
 
 pub use api_key::api_key_command;
 pub use tenant::tenant_command;
@@ -31,14 +31,14 @@ impl From<OperatorError> for CommandError {
 /// prints the JSON it returns.
 fn run<F>(settings: Settings, body: F) -> Result<(), CommandError>
 where
-    F: AsyncFnOnce(&Services) -> Result<Value, CommandError>,
+    F: AsyncFnOnce(&App) -> Result<Value, CommandError>,
 {
     actix_web::rt::System::new().block_on(async move {
-        let (stores, services) = open_services(&settings)
+        let app = App::build(&settings)
             .await
             .map_err(|e| CommandError(e.to_string()))?;
-        let outcome = body(&services).await;
-        if let Some(database) = stores.database {
+        let outcome = body(&app).await;
+        if let Some(database) = app.stores.database {
             database.close().await;
         }
         println!("{}", outcome?);
@@ -69,7 +69,7 @@ fn read_password() -> Result<String, CommandError> {
 /// transaction) and prints them as JSON.
 pub fn create_user(settings: Settings, args: CreateUser) -> Result<(), CommandError> {
     let password = read_password()?;
-    run(settings, async move |services| {
+    run(settings, async move |app| {
         let input = RegisterInput {
             username: args.username,
             email: args.email,
@@ -80,11 +80,7 @@ pub fn create_user(settings: Settings, args: CreateUser) -> Result<(), CommandEr
             .tenant
             .as_deref()
             .map(|name| (name, args.tenant_slug.as_deref()));
-        let (registered, extra) = services
-            .state
-            .accounts
-            .operator_register(input, shared)
-            .await?;
+        let (registered, extra) = app.state.accounts.operator_register(input, shared).await?;
         let tenants: Vec<Value> = std::iter::once(&registered.tenant)
             .chain(extra.as_ref())
             .map(|t| json!({"id": t.id.to_string(), "slug": t.slug, "name": t.name, "role": "owner"}))
@@ -98,8 +94,8 @@ pub fn create_user(settings: Settings, args: CreateUser) -> Result<(), CommandEr
 
 /// Sets a user's active flag and prints the result as JSON.
 pub fn set_active(settings: Settings, user: UserRef, active: bool) -> Result<(), CommandError> {
-    run(settings, async move |services| {
-        let updated = services
+    run(settings, async move |app| {
+        let updated = app
             .state
             .accounts
             .set_active(&user.username, active)

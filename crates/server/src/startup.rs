@@ -1,19 +1,18 @@
 //! Wiring: pick adapters from the settings, build the services, serve.
 
+mod app;
 mod observability;
 mod secrets;
 mod services;
 mod stores;
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 
-use agents_http::HttpSettings;
-use agents_http::cors::CorsSettings;
+use actix_web::dev::ServerHandle;
 
 use crate::config::Settings;
 
-pub(crate) use services::limiter;
-pub use services::{Services, build_services};
+pub use app::{App, AppBuilder};
 pub use stores::Stores;
 
 /// Why the server could not start.
@@ -34,36 +33,54 @@ pub enum StartupError {
 }
 
 /// Builds everything and serves until SIGINT/SIGTERM.
-pub fn run(settings: Settings) -> Result<(), StartupError> {
-    actix_web::rt::System::new().block_on(serve(settings))
+pub fn run(settings: Settings, on_listening: impl FnOnce(SocketAddr)) -> Result<(), StartupError> {
+    actix_web::rt::System::new().block_on(serve(settings, on_listening))
 }
 
-async fn serve(settings: Settings) -> Result<(), StartupError> {
-    let stores = stores::open(&settings).await?;
-    let services = build_services(&settings, &stores).await?;
-    let metrics = observability::metrics_endpoint(stores.database.clone())?;
-    let rate_limits = observability::rate_limits(&settings).await?;
+async fn serve(
+    settings: Settings,
+    on_listening: impl FnOnce(SocketAddr),
+) -> Result<(), StartupError> {
+    let mut app = App::build(&settings).await?;
+    app.http.metrics = Some(observability::metrics_endpoint(
+        app.stores.database.clone(),
+    )?);
     let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
     let address = listener.local_addr()?;
-    tracing::info!(%address, console = %console_url(address), store = %stores.description, limiter = services.limiter_name, "agents-server listening");
-    let http = HttpSettings {
-        max_body_bytes: settings.max_body_bytes,
-        cors: CorsSettings {
-            origins: settings.allowed_origins.clone(),
-            methods: settings.allowed_methods.clone(),
-            headers: settings.allowed_headers.clone(),
-        },
-        workers: settings.workers,
-        shutdown_timeout_secs: settings.shutdown_timeout,
-        rate_limits,
-        metrics: Some(metrics),
-    };
-    agents_http::serve(listener, services.state, http)?.await?;
-    if let Some(database) = stores.database {
+    tracing::info!(%address, console = %console_url(address), store = %app.stores.description, limiter = app.limiter_name, "agents-server listening");
+    let server = agents_http::serve(listener, app.state, app.http)?;
+    on_listening(address);
+    server.await?;
+    if let Some(database) = app.stores.database {
         database.close().await;
     }
     tracing::info!("agents-server stopped");
     Ok(())
+}
+
+/// A server started by [`spawn_app`].
+pub struct RunningApp {
+    /// Where it listens (`127.0.0.1` and the port the system chose).
+    pub address: SocketAddr,
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// Stops it.
+    pub handle: ServerHandle,
+}
+
+/// Serves `app` on 127.0.0.1, on a port the system picks (no race between
+/// choosing a port and binding it), on the current actix runtime.
+pub fn spawn_app(app: App) -> Result<RunningApp, StartupError> {
+    let listener = TcpListener::bind(("127.0.0.1", 0))?;
+    let address = listener.local_addr()?;
+    let server = agents_http::serve(listener, app.state, app.http)?;
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    Ok(RunningApp {
+        address,
+        base_url: format!("http://{address}"),
+        handle,
+    })
 }
 
 /// The web console's address as a browser on this machine opens it (an
@@ -76,13 +93,6 @@ fn console_url(address: std::net::SocketAddr) -> String {
         ip => ip.to_string(),
     };
     format!("http://{host}:{}/app", address.port())
-}
-
-/// Opens the stores and builds the services without serving (operator commands).
-pub async fn open_services(settings: &Settings) -> Result<(Stores, Services), StartupError> {
-    let stores = stores::open(settings).await?;
-    let services = build_services(settings, &stores).await?;
-    Ok((stores, services))
 }
 
 #[cfg(test)]

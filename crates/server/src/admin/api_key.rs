@@ -31,7 +31,7 @@ fn rfc3339(at: Option<OffsetDateTime>) -> Value {
 
 /// Runs one `api-key` command.
 pub fn api_key_command(settings: Settings, command: ApiKeyCommand) -> Result<(), CommandError> {
-    run(settings, async move |services| match command {
+    run(settings, async move |app| match command {
         ApiKeyCommand::Create(args) => {
             let expires_at = args
                 .expires_at
@@ -44,11 +44,7 @@ pub fn api_key_command(settings: Settings, command: ApiKeyCommand) -> Result<(),
                     })
                 })
                 .transpose()?;
-            let tenant = services
-                .state
-                .accounts
-                .operator_tenant(&args.tenant)
-                .await?;
+            let tenant = app.state.accounts.operator_tenant(&args.tenant).await?;
             let input = CreateKeyInput {
                 name: args.name,
                 scopes: (!args.scopes.is_empty()).then_some(args.scopes),
@@ -57,7 +53,7 @@ pub fn api_key_command(settings: Settings, command: ApiKeyCommand) -> Result<(),
                 monthly_message_limit: args.monthly_message_limit,
                 monthly_token_limit: args.monthly_token_limit,
             };
-            let created = services
+            let created = app
                 .state
                 .api_keys
                 .create_in(tenant.id, None, input)
@@ -83,7 +79,7 @@ pub fn api_key_command(settings: Settings, command: ApiKeyCommand) -> Result<(),
             let id = uuid::Uuid::try_parse(args.id.trim())
                 .map(ApiKeyId::from_uuid)
                 .map_err(|_| CommandError(format!("id {:?} is not a UUID", args.id)))?;
-            let key = services
+            let key = app
                 .state
                 .api_keys
                 .revoke_in(None, id)

@@ -9,8 +9,8 @@ use crate::config::Settings;
 
 /// Runs one `tenant` command.
 pub fn tenant_command(settings: Settings, command: TenantCommand) -> Result<(), CommandError> {
-    run(settings, async move |services| {
-        let accounts = &services.state.accounts;
+    run(settings, async move |app| {
+        let accounts = &app.state.accounts;
         match command {
             TenantCommand::List => {
                 let tenants: Vec<Value> = accounts
