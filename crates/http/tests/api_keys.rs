@@ -550,3 +550,47 @@ on_every_store!(
     a_message_budget_of_two_answers_two_of_eight_concurrent_chats,
     a_keys_rate_limit_refuses_past_its_minute,
 );
+
+#[actix_web::test]
+async fn the_document_declares_the_key_scheme_and_what_keys_can_be_answered() {
+    let stores = support::memory_stores();
+    let app = test::init_service(build_app(
+        support::state_on(&stores, None).await,
+        HttpSettings::default(),
+    ))
+    .await;
+    let doc = call(
+        &app,
+        test::TestRequest::get().uri("/openapi.json").to_request(),
+    )
+    .await
+    .body;
+    let scheme = &doc["components"]["securitySchemes"]["api_key"];
+    assert_eq!(
+        (&scheme["type"], &scheme["in"], &scheme["name"]),
+        (&json!("apiKey"), &json!("header"), &json!("X-API-Key"))
+    );
+    for (method, path) in [
+        ("post", "/api/v1/chat"),
+        ("get", "/api/v1/conversations"),
+        ("delete", "/api/v1/conversations/{conversation_id}"),
+    ] {
+        let op = &doc["paths"][path][method];
+        assert!(
+            op["security"].to_string().contains("api_key"),
+            "{method} {path}"
+        );
+        for status in ["401", "403", "429"] {
+            assert!(
+                op["responses"][status].is_object(),
+                "{method} {path} documents {status}"
+            );
+        }
+    }
+    let keys = &doc["paths"]["/api/v1/tenants/{tenant_id}/api-keys"];
+    assert!(keys["post"]["responses"]["201"].is_object());
+    assert!(
+        !keys["get"]["security"].to_string().contains("api_key"),
+        "keys never manage keys"
+    );
+}
