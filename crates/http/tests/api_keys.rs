@@ -1,112 +1,16 @@
 //! Tenant API keys over HTTP, on every store: lifecycle, the scopes
-//! matrix, a fixed tenant, who may manage keys, conversations that belong
-//! to a key, budgets under concurrency and the per-key rate limit.
+//! matrix, a fixed tenant and who may manage keys; the OpenAPI document's
+//! key scheme.
 
 #[macro_use]
 mod support;
+mod key_support;
 
-use actix_http::Request;
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::test;
 use agents_http::{HttpSettings, build_app};
-use serde_json::{Value, json};
-
-struct Reply {
-    status: StatusCode,
-    headers: actix_web::http::header::HeaderMap,
-    body: Value,
-}
-
-async fn call<S, B>(app: &S, req: Request) -> Reply
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let res = test::call_service(app, req).await;
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = test::read_body(res).await;
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn bearer(req: test::TestRequest, token: &str) -> Request {
-    req.insert_header(("Authorization", format!("Bearer {token}")))
-        .to_request()
-}
-
-/// Registers `name` and returns (access token, personal tenant id).
-async fn user<S, B>(app: &S, name: &str) -> (String, String)
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let reg = call(
-        app,
-        test::TestRequest::post()
-            .uri("/api/v1/auth/register")
-            .set_json(json!({"username": name, "email": format!("{name}@example.com"), "password": "correct horse"}))
-            .to_request(),
-    )
-    .await;
-    assert_eq!(reg.status, StatusCode::CREATED, "{}", reg.body);
-    let login = call(
-        app,
-        test::TestRequest::post()
-            .uri("/api/v1/auth/token")
-            .set_json(json!({"username": name, "password": "correct horse"}))
-            .to_request(),
-    )
-    .await;
-    let token = login.body["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let tenant = reg.body["tenant"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    (token, tenant)
-}
-
-/// Creates a key in `tenant` with `body`, returning the 201 body.
-async fn create_key<S, B>(app: &S, token: &str, tenant: &str, body: Value) -> Value
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let reply = call(
-        app,
-        bearer(
-            test::TestRequest::post()
-                .uri(&format!("/api/v1/tenants/{tenant}/api-keys"))
-                .set_json(body),
-            token,
-        ),
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-    reply.body
-}
-
-fn secret(created: &Value) -> String {
-    created["key"].as_str().unwrap_or_default().to_owned()
-}
-
-/// Builds a request of one route family for a tenant id.
-type Route = fn(&str) -> test::TestRequest;
-
-fn chat(conversation: &str) -> test::TestRequest {
-    test::TestRequest::post()
-        .uri("/api/v1/chat")
-        .set_json(json!({"message": "hello", "conversation_id": conversation}))
-}
+use key_support::*;
+use serde_json::json;
 
 mod scenarios {
     use super::*;
@@ -397,158 +301,12 @@ mod scenarios {
             vec!["name", "scopes.1", "expires_at", "monthly_message_limit"]
         );
     }
-
-    pub async fn a_keys_conversations_are_its_own_and_its_admins(stores: Stores) {
-        let app = test::init_service(build_app(
-            support::state_on(&stores, None).await,
-            HttpSettings::default(),
-        ))
-        .await;
-        let (alice, tenant) = user(&app, "alice").await;
-        let (carol, _) = user(&app, "carol").await;
-        call(
-            &app,
-            bearer(
-                test::TestRequest::post()
-                    .uri(&format!("/api/v1/tenants/{tenant}/members"))
-                    .set_json(json!({"username_or_email": "carol", "role": "viewer"})),
-                &alice,
-            ),
-        )
-        .await;
-        let first = secret(&create_key(&app, &alice, &tenant, json!({"name": "a"})).await);
-        let second = secret(&create_key(&app, &alice, &tenant, json!({"name": "b"})).await);
-        assert_eq!(
-            call(&app, bearer(chat("script-run"), &first)).await.status,
-            StatusCode::OK
-        );
-        let read = |token: &str| {
-            bearer(
-                test::TestRequest::get()
-                    .uri("/api/v1/conversations/script-run")
-                    .insert_header(("X-Tenant-Id", tenant.as_str())),
-                token,
-            )
-        };
-        assert_eq!(call(&app, read(&first)).await.status, StatusCode::OK);
-        assert_eq!(
-            call(&app, read(&alice)).await.status,
-            StatusCode::OK,
-            "owners see it"
-        );
-        assert_eq!(
-            call(&app, read(&second)).await.status,
-            StatusCode::NOT_FOUND,
-            "other keys do not"
-        );
-        assert_eq!(
-            call(&app, read(&carol)).await.status,
-            StatusCode::NOT_FOUND,
-            "viewers do not"
-        );
-        let hijack = call(&app, bearer(chat("script-run"), &second)).await;
-        assert_eq!(hijack.status, StatusCode::NOT_FOUND, "{}", hijack.body);
-    }
-
-    pub async fn a_message_budget_of_two_answers_two_of_eight_concurrent_chats(stores: Stores) {
-        let app = test::init_service(build_app(
-            support::state_on(&stores, None).await,
-            HttpSettings::default(),
-        ))
-        .await;
-        let (alice, tenant) = user(&app, "alice").await;
-        let key = secret(
-            &create_key(
-                &app,
-                &alice,
-                &tenant,
-                json!({"name": "budget", "monthly_message_limit": 2}),
-            )
-            .await,
-        );
-        let replies = futures::future::join_all(
-            (0..8).map(|i| call(&app, bearer(chat(&format!("c{i}")), &key))),
-        )
-        .await;
-        let answered = replies
-            .iter()
-            .filter(|r| r.status == StatusCode::OK)
-            .count();
-        let refused: Vec<&Reply> = replies
-            .iter()
-            .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
-            .collect();
-        assert_eq!((answered, refused.len()), (2, 6));
-        assert!(
-            refused
-                .iter()
-                .all(|r| r.body["error"] == "quota_exceeded"
-                    && r.headers.contains_key("retry-after"))
-        );
-        let listed = call(
-            &app,
-            bearer(test::TestRequest::get().uri("/api/v1/conversations"), &key),
-        )
-        .await;
-        assert_eq!(
-            listed.body.as_array().map(Vec::len),
-            Some(2),
-            "a refusal stores nothing"
-        );
-        let keys = call(
-            &app,
-            bearer(
-                test::TestRequest::get().uri(&format!("/api/v1/tenants/{tenant}/api-keys")),
-                &alice,
-            ),
-        )
-        .await;
-        assert_eq!(keys.body[0]["usage"]["messages"], 2);
-    }
-
-    pub async fn a_keys_rate_limit_refuses_past_its_minute(stores: Stores) {
-        let app = test::init_service(build_app(
-            support::state_on(&stores, None).await,
-            HttpSettings::default(),
-        ))
-        .await;
-        let (alice, tenant) = user(&app, "alice").await;
-        let key = secret(
-            &create_key(
-                &app,
-                &alice,
-                &tenant,
-                json!({"name": "slow", "rate_limit_per_minute": 2}),
-            )
-            .await,
-        );
-        let list = || bearer(test::TestRequest::get().uri("/api/v1/conversations"), &key);
-        assert_eq!(call(&app, list()).await.status, StatusCode::OK);
-        assert_eq!(call(&app, list()).await.status, StatusCode::OK);
-        let third = call(&app, list()).await;
-        assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(third.body["error"], "rate_limited");
-        assert!(third.headers.contains_key("retry-after"));
-        // Users of the tenant are not slowed by the key's limit.
-        let user_list = call(
-            &app,
-            bearer(
-                test::TestRequest::get().uri("/api/v1/conversations"),
-                &alice,
-            ),
-        )
-        .await;
-        assert_eq!(user_list.status, StatusCode::OK);
-    }
 }
 
 on_every_store!(
     a_key_is_created_used_listed_and_revoked,
     scopes_open_their_routes_and_nothing_else,
     a_keys_tenant_is_fixed_and_only_managers_handle_keys,
-    a_keys_conversations_are_its_own_and_its_admins,
-    a_message_budget_of_two_answers_two_of_eight_concurrent_chats,
-    a_keys_rate_limit_refuses_past_its_minute,
 );
 
 #[actix_web::test]
