@@ -352,3 +352,55 @@ async fn the_document_declares_the_key_scheme_and_what_keys_can_be_answered() {
         "keys never manage keys"
     );
 }
+
+#[actix_web::test]
+async fn malformed_key_requests_name_the_field() {
+    let stores = support::memory_stores();
+    let app = test::init_service(build_app(
+        support::state_on(&stores, None).await,
+        HttpSettings::default(),
+    ))
+    .await;
+    let (alice, tenant) = user(&app, "alice").await;
+    for (body, field) in [
+        (json!({"name": 5}), "name"),
+        (json!({}), "name"),
+        (json!({"name": "x", "scopes": ["chat", 5]}), "scopes.1"),
+        (json!({"name": "x", "scopes": "chat"}), "scopes"),
+        (json!({"name": "x", "expires_at": "tomorrow"}), "expires_at"),
+        (
+            json!({"name": "x", "rate_limit_per_minute": "fast"}),
+            "rate_limit_per_minute",
+        ),
+        (
+            json!({"name": "x", "monthly_token_limit": 1.5}),
+            "monthly_token_limit",
+        ),
+        (
+            json!({"name": "x", "monthly_message_limit": -1}),
+            "monthly_message_limit",
+        ),
+    ] {
+        let reply = call(
+            &app,
+            bearer(
+                test::TestRequest::post()
+                    .uri(&format!("/api/v1/tenants/{tenant}/api-keys"))
+                    .set_json(&body),
+                &alice,
+            ),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            reply.body
+        );
+        assert_eq!(
+            reply.body["details"][0]["field"], field,
+            "{body}: {}",
+            reply.body
+        );
+    }
+}

@@ -29,6 +29,10 @@ pub enum KeyAuthError {
     Store(#[from] StoreError),
 }
 
+/// What a key whose prefix matches no row is compared with (no SHA-256 is
+/// all zeros).
+const UNKNOWN_KEY_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
 /// Longest key accepted (a generated one is 47 characters).
 const MAX_KEY_CHARS: usize = 128;
 
@@ -72,9 +76,9 @@ impl ApiKeyService {
                 ApiKeyError::Store(e) => KeyAuthError::Store(e),
                 other => KeyAuthError::Store(StoreError::other(other.to_string())),
             })?;
-        // Compare against something even when the prefix is unknown, so
-        // unknown and wrong keys take the same path.
-        let stored = found.as_ref().map_or("", |f| f.hash.as_str());
+        // Compare against a hash of the same length even when the prefix is
+        // unknown, so unknown and wrong keys take the same path.
+        let stored = found.as_ref().map_or(UNKNOWN_KEY_HASH, |f| f.hash.as_str());
         let matches = constant_time_eq(presented.as_bytes(), stored.as_bytes());
         let now = self.clock.now();
         let lookup = match found {
