@@ -23,7 +23,7 @@ migrate *ARGS="up":
 build-release:
     cargo build --release -p agents-server -p agents-http -p agents-e2e --bin agents-server --example bare_hello --bin agents-bench
 
-# Load benchmark, one table: /health against bare actix-web, agents list, me, logins, chat and streams on SQLite and Postgres, RSS (installs wrk if missing).
+# Load benchmark, one table: /health against bare actix-web, agents list, me, conversations by API key and by JWT, logins, chat and streams on SQLite and Postgres, RSS (installs wrk if missing).
 bench: build-release
     scripts/bench.sh
 

@@ -79,6 +79,8 @@ wait "$server_pid" "$bare_pid" 2>/dev/null || true
 
 bench me --store sqlite --concurrency "$connections"
 bench me --store postgres --concurrency "$connections"
+bench keys --store sqlite --concurrency "$connections"
+bench keys --store postgres --concurrency "$connections"
 bench login --store sqlite
 bench chat --store sqlite --concurrency 32
 bench chat --store postgres --concurrency 32

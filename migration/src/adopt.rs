@@ -26,12 +26,14 @@ pub const PYTHON_TABLES: [&str; 9] = [
 ];
 
 /// Tables only our later migrations create.
-const OUR_TABLES: [&str; 5] = [
+const OUR_TABLES: [&str; 7] = [
     "tenant_memberships",
     "refresh_tokens",
     "usage_events",
     "usage_counters",
     "stripe_events",
+    "api_keys",
+    "api_key_usage",
 ];
 
 /// What a database holds before we migrate it.

@@ -5,17 +5,21 @@
 #![warn(missing_docs)]
 
 mod adopt;
+pub mod cli;
+mod guard;
 mod m20251106_000001_python_schema;
 mod m20251120_000002_accounts;
 mod m20251120_000003_tenant_scoped_conversations;
 mod m20251120_000004_billing_usage;
 mod m20261201_000005_billing_integrity;
+mod m20261201_000008_api_keys;
 mod sql;
 
 pub use adopt::{
     AdoptError, DatabaseState, MigrateReport, PYTHON_ALEMBIC_REVISION, PYTHON_TABLES, inspect,
     migrate, migrate_steps, pending,
 };
+pub use guard::{Destructive, is_adopted, refusal};
 pub use sea_orm_migration::MigratorTrait;
 pub use sea_orm_migration::sea_orm;
 pub use sql::timestamp_value;
@@ -38,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20251120_000003_tenant_scoped_conversations::Migration),
             Box::new(m20251120_000004_billing_usage::Migration),
             Box::new(m20261201_000005_billing_integrity::Migration),
+            Box::new(m20261201_000008_api_keys::Migration),
         ]
     }
 }

@@ -18,8 +18,18 @@ use std::time::{Duration, Instant};
 /// (`agents-e2e-server`, next to the bench binary and one level above the
 /// test binaries): never a stale one, and no nested `cargo build`.
 pub fn server_binary() -> PathBuf {
+    built_binary("agents-e2e-server")
+}
+
+/// The `migration` CLI Cargo built for this package's tests
+/// (`agents-e2e-migration`, the same code as the `migration` binary).
+pub fn migration_binary() -> PathBuf {
+    built_binary("agents-e2e-migration")
+}
+
+fn built_binary(stem: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("no current exe: {e}"));
-    let name = format!("agents-e2e-server{}", std::env::consts::EXE_SUFFIX);
+    let name = format!("{stem}{}", std::env::consts::EXE_SUFFIX);
     exe.ancestors()
         .skip(1)
         .take(2)
@@ -235,8 +245,25 @@ pub fn run_in(
     envs: &[(&str, &str)],
     stdin: Option<&str>,
 ) -> (ExitStatus, String, String) {
+    run_binary(&server_binary(), dir, args, envs, stdin)
+}
+
+/// Runs the `migration` CLI with `args` and `envs` (clean environment),
+/// returning exit status, stdout and stderr.
+pub fn run_migration(args: &[&str], envs: &[(&str, &str)]) -> (ExitStatus, String, String) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    run_binary(&migration_binary(), dir.path(), args, envs, None)
+}
+
+fn run_binary(
+    binary: &std::path::Path,
+    dir: &std::path::Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    stdin: Option<&str>,
+) -> (ExitStatus, String, String) {
     use std::io::Write;
-    let mut child = Command::new(server_binary())
+    let mut child = Command::new(binary)
         .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -247,14 +274,14 @@ pub fn run_in(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("could not run agents-server: {e}"));
+        .unwrap_or_else(|e| panic!("could not run {}: {e}", binary.display()));
     // Dropping the pipe closes stdin, so a command waiting for input ends.
     if let Some(mut pipe) = child.stdin.take() {
         let _ = pipe.write_all(stdin.unwrap_or_default().as_bytes());
     }
     let output = child
         .wait_with_output()
-        .unwrap_or_else(|e| panic!("agents-server did not finish: {e}"));
+        .unwrap_or_else(|e| panic!("{} did not finish: {e}", binary.display()));
     (
         output.status,
         String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -52,6 +52,7 @@ fn caller(tenant: TenantId) -> Caller {
         user_id: UserId::new(),
         claims,
         tenant: Some((tenant, Role::Owner)),
+        api_key: None,
     }
 }
 

@@ -3,6 +3,7 @@
 //! concurrent appends gap-free.
 
 mod accounts;
+mod api_keys;
 mod billing;
 mod conversations;
 mod lock;
@@ -11,6 +12,7 @@ mod scripted_model;
 mod tokens;
 
 pub use accounts::InMemoryAccountStore;
+pub use api_keys::InMemoryApiKeyStore;
 pub use billing::InMemoryBillingStore;
 pub use conversations::InMemoryConversationStore;
 pub use probe::AlwaysReady;

@@ -3,6 +3,7 @@
 //! bindings, and a branch only where the dialects differ.
 
 mod accounts;
+mod api_keys;
 mod billing;
 mod connect;
 mod conversations;
@@ -13,6 +14,7 @@ mod support;
 mod tokens;
 
 pub use accounts::SeaOrmAccountStore;
+pub use api_keys::SeaOrmApiKeyStore;
 pub use billing::SeaOrmBillingStore;
 pub use connect::{
     ConnectError, MigrateError, MigrateReport, PoolOptions, PoolUsage, SqlDatabase, SqlStores,

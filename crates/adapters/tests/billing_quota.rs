@@ -69,7 +69,8 @@ async fn setup(model: Arc<dyn ChatModel>, plan: &str, messages_limit: Option<i64
 fn scope(tenant: TenantId) -> ConversationScope {
     ConversationScope {
         tenant_id: tenant,
-        owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
+        user_id: UserId::new(),
+        api_key: None,
         include_unowned: false,
     }
 }

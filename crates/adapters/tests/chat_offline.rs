@@ -47,7 +47,8 @@ async fn an_echo_conversation_with_a_handoff_a_tool_and_history() {
     let chat = service(model.clone(), store.clone()).await;
     let scope = ConversationScope {
         tenant_id: TenantId::new(),
-        owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
+        user_id: UserId::new(),
+        api_key: None,
         include_unowned: false,
     };
 

@@ -23,7 +23,8 @@ async fn another_users_conversation_is_not_found(f: Fixture) {
     for include_unowned in [false, true] {
         let bob_scope = ConversationScope {
             tenant_id: tenant,
-            owner: agents_domain::conversation::ConversationOwner::User(bob),
+            user_id: bob,
+            api_key: None,
             include_unowned,
         };
         let err = f

@@ -177,7 +177,8 @@ async fn a_python_database_is_adopted_and_reads_back_through_the_store() {
     let stores = db.stores();
     let admin = ConversationScope {
         tenant_id: tenant,
-        owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
+        user_id: UserId::new(),
+        api_key: None,
         include_unowned: true,
     };
     let key = ConversationKey::parse("support-chat").expect("key");
@@ -300,12 +301,14 @@ async fn tables_without_any_history_are_refused() {
 async fn billing_rows_are_back_filled(db: &SqlDatabase) {
     let conn = db.connection();
     let b = conn.get_database_backend();
-    Migrator::up(
-        conn,
-        Some(u32::try_from(all() - 1).expect("few migrations")),
-    )
-    .await
-    .expect("up to billing_usage");
+    // Everything before `billing_integrity` (later migrations follow it).
+    let before = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261201_000005_billing_integrity")
+        .expect("billing_integrity is a migration");
+    Migrator::up(conn, Some(u32::try_from(before).expect("few migrations")))
+        .await
+        .expect("up to billing_usage");
     let ts = |seconds: i64| migration::timestamp_value(b, contract::at(seconds));
     let (tenant, other) = (Uuid::new_v4(), Uuid::new_v4());
     for (id, slug) in [(tenant, "trialed"), (other, "plain")] {
@@ -388,5 +391,56 @@ async fn postgres_back_fills_the_tenant_billing_rows() {
     };
     let db = connect(temp.url(), &contract::pool()).await.expect("open");
     billing_rows_are_back_filled(&db).await;
+    db.close().await;
+}
+
+#[tokio::test]
+async fn destructive_commands_are_refused_on_an_adopted_database_only() {
+    let Some(temp) = TempDatabase::create().await else {
+        return;
+    };
+    let db = connect(temp.url(), &contract::pool()).await.expect("open");
+    let conn = db.connection();
+    db.migrate().await.expect("up");
+    for command in [
+        migration::Destructive::Reset,
+        migration::Destructive::Fresh,
+        migration::Destructive::Down(99),
+    ] {
+        assert_eq!(
+            migration::refusal(conn, command).await.expect("check"),
+            None
+        );
+    }
+    Migrator::down(conn, None).await.expect("down");
+    conn.execute_unprepared("DROP TABLE seaql_migrations")
+        .await
+        .expect("drop history");
+    python_database(&db, migration::PYTHON_ALEMBIC_REVISION).await;
+    db.migrate().await.expect("adopt");
+    assert!(migration::is_adopted(conn).await.expect("adopted"));
+    for command in [
+        migration::Destructive::Reset,
+        migration::Destructive::Fresh,
+        migration::Destructive::Refresh,
+        migration::Destructive::Down(u32::try_from(all()).expect("few")),
+    ] {
+        let reason = migration::refusal(conn, command)
+            .await
+            .expect("check")
+            .unwrap_or_else(|| panic!("{command:?} must be refused"));
+        assert!(
+            reason.contains("--force") && reason.contains("Python"),
+            "{reason}"
+        );
+    }
+    let keeps_first = u32::try_from(all() - 1).expect("few");
+    assert_eq!(
+        migration::refusal(conn, migration::Destructive::Down(keeps_first))
+            .await
+            .expect("check"),
+        None,
+        "rolling back our own migrations keeps the Python tables"
+    );
     db.close().await;
 }

@@ -120,7 +120,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| r#"/call roll_dice {"sides": 20}"#.into());
     let scope = ConversationScope {
         tenant_id: TenantId::new(),
-        owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
+        user_id: UserId::new(),
+        api_key: None,
         include_unowned: false,
     };
     let mut run = chat

@@ -4,6 +4,7 @@
 
 mod authenticate;
 mod login;
+mod operator;
 mod register;
 mod tenants;
 
@@ -16,6 +17,7 @@ use agents_domain::limiter::RateLimiter;
 
 pub use authenticate::{AuthError, Caller};
 pub use login::{LoginError, RefreshError, TokenPair};
+pub use operator::{OperatorError, operator_tenant_ref};
 pub use register::{RegisterError, RegisterInput, Registered};
 pub use tenants::{MemberChange, TenantError};
 

@@ -5,6 +5,7 @@
 mod admission;
 mod error;
 mod guard;
+mod keyed;
 mod prepare;
 mod turn;
 
@@ -189,6 +190,7 @@ pub struct ChatService {
     clock: Arc<dyn Clock>,
     guard: Arc<dyn TurnGuard>,
     rate: Option<ChatRate>,
+    key_budget: Option<crate::api_keys::KeyBudget>,
     settings: ChatSettings,
 }
 
@@ -206,6 +208,7 @@ impl ChatService {
             clock,
             guard: Arc::new(NoTurnGuard),
             rate: None,
+            key_budget: None,
             settings,
         }
     }
@@ -224,6 +227,13 @@ impl ChatService {
         limits: ChatRateLimits,
     ) -> Self {
         self.rate = Some(ChatRate::new(limiter, limits));
+        self
+    }
+
+    /// The same service with API keys' monthly budgets checked and counted
+    /// on the turns keys start (on top of the plan's guard).
+    pub fn with_key_budget(mut self, budget: crate::api_keys::KeyBudget) -> Self {
+        self.key_budget = Some(budget);
         self
     }
 
@@ -257,6 +267,7 @@ impl ChatService {
             None => self.guard.admit(tenant).await?,
         };
         let permit = self.guard.before_turn(tenant, admission).await?;
+        let (permit, key_turn) = self.reserve_for_key(&scope, permit).await?;
         let accepted = prepare::accept(self, scope, prepared, &permit).await;
         let turn = match accepted {
             Ok(turn) => turn,
@@ -265,9 +276,7 @@ impl ChatService {
                     usage: TokenUsage::default(),
                     succeeded: false,
                 };
-                self.guard
-                    .after_turn(scope.tenant_id, permit, outcome)
-                    .await;
+                self.finish_turn(&scope, permit, key_turn, outcome).await;
                 return Err(error);
             }
         };
@@ -278,7 +287,12 @@ impl ChatService {
             model: self.runtime.model_of(&turn.run.agent),
             events,
         };
-        tokio::spawn(turn::complete(self.clone(), turn, permit, sender));
+        tokio::spawn(turn::complete(
+            self.clone(),
+            turn,
+            (permit, key_turn),
+            sender,
+        ));
         Ok(run)
     }
 

@@ -153,7 +153,8 @@ mod tests {
     fn scope() -> ConversationScope {
         ConversationScope {
             tenant_id: TenantId::new(),
-            owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
+            user_id: UserId::new(),
+            api_key: None,
             include_unowned: false,
         }
     }

@@ -6,9 +6,9 @@ mod store;
 
 pub use key::ConversationKey;
 pub use model::{
-    AgentUsage, Appended, Conversation, ConversationHit, ConversationOwner, ConversationScope,
-    ConversationSummary, ConversationUpdate, MessageContent, MessageRole, NewMessage, Page,
-    PageRequest, StoredMessage, ToolCallRecord,
+    AgentUsage, Appended, Conversation, ConversationHit, ConversationScope, ConversationSummary,
+    ConversationUpdate, MessageContent, MessageRole, NewMessage, Page, PageRequest, StoredMessage,
+    ToolCallRecord,
 };
 #[cfg(any(test, feature = "mocks"))]
 pub use store::MockConversationStore;

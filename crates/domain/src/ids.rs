@@ -65,3 +65,7 @@ uuid_id!(
     /// Identifies one login: every refresh token rotated from it shares this id.
     TokenFamilyId
 );
+uuid_id!(
+    /// Identifies a tenant's API key.
+    ApiKeyId
+);

@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod account;
+pub mod api_key;
 pub mod billing;
 pub mod clock;
 pub mod conversation;
@@ -17,4 +18,4 @@ pub mod search;
 pub mod secret;
 
 pub use error::{FieldError, StoreCause, StoreError};
-pub use ids::{PlanId, SubscriptionId, TenantId, UserId};
+pub use ids::{ApiKeyId, PlanId, SubscriptionId, TenantId, UserId};

@@ -62,6 +62,7 @@ impl Default for HttpSettings {
     tags(
         (name = "auth", description = "Accounts and tokens"),
         (name = "tenants", description = "Tenants and members"),
+        (name = "api-keys", description = "Tenant API keys for back ends and scripts"),
         (name = "chat", description = "Chat with agents, plain or streamed"),
         (name = "conversations", description = "Conversation history"),
         (name = "health", description = "Probes"),
@@ -85,8 +86,20 @@ impl utoipa::Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .description(Some(
+                        "A JWT access token, or an API key (`agk_...`) on the routes its scopes open",
+                    ))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    "X-API-Key",
+                    "A tenant API key (`agk_...`); also accepted as `Authorization: Bearer agk_...`",
+                ),
+            )),
         );
     }
 }
@@ -127,6 +140,7 @@ pub fn build_app(
             scope::scope("/api/v1")
                 .configure(auth::configure)
                 .configure(tenants::configure)
+                .configure(crate::routes::api_keys::configure)
                 .configure(chat::configure)
                 .configure(conversations::configure)
                 .configure(agents::configure)

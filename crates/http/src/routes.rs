@@ -1,6 +1,7 @@
 //! Route modules, one resource each, each exposing `configure`.
 
 pub mod agents;
+pub mod api_keys;
 pub mod auth;
 pub mod billing;
 pub mod chat;

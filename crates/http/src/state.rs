@@ -33,6 +33,8 @@ pub struct AppState {
     pub tools: Arc<ToolRegistry>,
     /// Accounts, tokens, tenants.
     pub accounts: Arc<AccountService>,
+    /// Tenant API keys: management and authentication.
+    pub api_keys: Arc<agents_application::api_keys::ApiKeyService>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: TrustedProxies,
     /// Chat turns.

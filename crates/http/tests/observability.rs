@@ -174,10 +174,9 @@ async fn streams_tools_and_model_runs_are_measured() {
     let context = ToolContext {
         scope: ConversationScope {
             tenant_id: uuid::Uuid::new_v4().into(),
-            owner: agents_domain::conversation::ConversationOwner::User(
-                uuid::Uuid::new_v4().into(),
-            ),
+            user_id: uuid::Uuid::new_v4().into(),
             include_unowned: false,
+            api_key: None,
         },
     };
     tool.call(context, serde_json::json!({}))

@@ -166,6 +166,8 @@ fn walk(logout: Value, ivan: String) -> Vec<Step> {
     let acme_subscription = "/api/v1/billing/tenants/acme/subscription";
     let cancel = "/api/v1/billing/tenants/{tenant_id}/subscription/cancel";
     let usage = "/api/v1/billing/tenants/{tenant_id}/usage";
+    let api_keys = "/api/v1/tenants/{tenant_id}/api-keys";
+    let api_key = "/api/v1/tenants/{tenant_id}/api-keys/{key_id}";
     vec![
         step("GET", "/", "/", false, None, 200),
         step("GET", "/app", "/app", false, None, 200),
@@ -197,6 +199,12 @@ fn walk(logout: Value, ivan: String) -> Vec<Step> {
         step("PATCH", member, "/api/v1/tenants/acme/members/not-a-uuid", true, Some(json!({"role": "admin"})), 422),
         step("DELETE", member, ivan.clone(), true, None, 204),
         step("DELETE", member, ivan, true, None, 404),
+        step("POST", api_keys, "/api/v1/tenants/acme/api-keys", true, Some(json!({"name": "ci", "scopes": ["chat"], "expires_at": "2999-01-01T00:00:00Z", "rate_limit_per_minute": 60, "monthly_message_limit": 100, "monthly_token_limit": 10000})), 201),
+        step("POST", api_keys, "/api/v1/tenants/acme/api-keys", true, Some(json!({"name": "ci", "scopes": ["root"]})), 422),
+        step("GET", api_keys, "/api/v1/tenants/acme/api-keys", true, None, 200),
+        step("GET", api_keys, "/api/v1/tenants/nope-nope/api-keys", true, None, 403),
+        step("DELETE", api_key, "/api/v1/tenants/acme/api-keys/not-a-uuid", true, None, 422),
+        step("DELETE", api_key, "/api/v1/tenants/acme/api-keys/00000000-0000-4000-8000-000000000000", true, None, 404),
         step("POST", "/api/v1/chat", "/api/v1/chat", true, Some(json!({"message": "hello there", "conversation_id": "conf-1", "context": {"a": 1}})), 200),
         step("POST", "/api/v1/chat", "/api/v1/chat", true, Some(json!({"message": "   "})), 422),
         step("POST", "/api/v1/chat", "/api/v1/chat", false, Some(json!({"message": "hi"})), 401),
@@ -336,6 +344,22 @@ async fn every_operation_answers_as_documented() {
         let (got, answer) = c.call(method.clone(), template, &uri, token, body).await;
         assert_eq!(got, status, "{method} {uri}: {answer}");
     }
+    let api_keys = "/api/v1/tenants/{tenant_id}/api-keys";
+    let (_, keys) = c
+        .call(
+            Method::GET,
+            api_keys,
+            "/api/v1/tenants/acme/api-keys",
+            Some(&token),
+            None,
+        )
+        .await;
+    let revoke = format!("/api/v1/tenants/acme/api-keys/{}", text(&keys[0], "id"));
+    let api_key = "/api/v1/tenants/{tenant_id}/api-keys/{key_id}";
+    let (got, _) = c
+        .call(Method::DELETE, api_key, &revoke, Some(&token), None)
+        .await;
+    assert_eq!(got, 204);
     // Requests a JSON body cannot express: no body at all, a raw payload.
     let cancel = "/api/v1/billing/tenants/{tenant_id}/subscription/cancel";
     let bare_cancel = test::TestRequest::post()

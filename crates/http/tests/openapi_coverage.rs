@@ -24,6 +24,7 @@ const ROUTE_SOURCES: &[(&str, &str)] = &[
     ("telemetry/endpoint.rs", ""),
     ("routes/auth.rs", "/api/v1"),
     ("routes/tenants.rs", "/api/v1"),
+    ("routes/api_keys.rs", "/api/v1"),
     ("routes/agents.rs", "/api/v1"),
     ("routes/tools.rs", "/api/v1"),
     ("routes/chat.rs", "/api/v1"),

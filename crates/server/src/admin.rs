@@ -1,15 +1,53 @@
-//! Operator commands that act on the stores directly.
+//! Operator commands that act on the stores directly. Each prints one JSON
+//! object on success; a failure is one line naming the problem.
+
+mod api_key;
+mod tenant;
 
 use std::io::BufRead;
 
-use agents_application::accounts::{RegisterError, RegisterInput};
+use agents_application::accounts::{OperatorError, RegisterInput};
+use serde_json::{Value, json};
 
 use crate::cli::{CreateUser, UserRef};
 use crate::config::Settings;
-use crate::startup::{App, StartupError};
+use crate::startup::App;
+
+pub use api_key::api_key_command;
+pub use tenant::tenant_command;
+
+/// Why an operator command failed: the one line printed on stderr.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CommandError(String);
+
+impl From<OperatorError> for CommandError {
+    fn from(err: OperatorError) -> Self {
+        Self(err.to_string())
+    }
+}
+
+/// Opens the stores, runs `body` on the services, closes the database and
+/// prints the JSON it returns.
+fn run<F>(settings: Settings, body: F) -> Result<(), CommandError>
+where
+    F: AsyncFnOnce(&App) -> Result<Value, CommandError>,
+{
+    actix_web::rt::System::new().block_on(async move {
+        let app = App::build(&settings)
+            .await
+            .map_err(|e| CommandError(e.to_string()))?;
+        let outcome = body(&app).await;
+        if let Some(database) = app.stores.database {
+            database.close().await;
+        }
+        println!("{}", outcome?);
+        Ok(())
+    })
+}
 
 /// Reads the password from `AGENTS_USER_PASSWORD` or one line of stdin.
-fn read_password() -> Result<String, StartupError> {
+fn read_password() -> Result<String, CommandError> {
     if let Ok(password) = std::env::var("AGENTS_USER_PASSWORD") {
         return Ok(password);
     }
@@ -17,84 +55,61 @@ fn read_password() -> Result<String, StartupError> {
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .map_err(|e| StartupError::Config(format!("cannot read the password from stdin: {e}")))?;
+        .map_err(|e| CommandError(format!("cannot read the password from stdin: {e}")))?;
     let password = line.trim_end_matches(['\r', '\n']).to_owned();
     if password.is_empty() {
-        return Err(StartupError::Config(
+        return Err(CommandError(
             "no password: set AGENTS_USER_PASSWORD or pipe it on standard input".into(),
         ));
     }
     Ok(password)
 }
 
-/// Creates a user (and optionally a tenant) and prints them as JSON.
-pub fn create_user(settings: Settings, args: CreateUser) -> Result<(), StartupError> {
+/// Creates a user (and optionally a tenant they own, in the same
+/// transaction) and prints them as JSON.
+pub fn create_user(settings: Settings, args: CreateUser) -> Result<(), CommandError> {
     let password = read_password()?;
-    actix_web::rt::System::new().block_on(async move {
-        let app = App::build(&settings).await?;
-        let accounts = &app.state.accounts;
-        let registered = accounts
-            .register(
-                RegisterInput::parse(&args.username, &args.email, &password, args.display_name.as_deref())
-                    .map_err(RegisterError::Invalid)
-                    .map_err(|e| StartupError::Config(format!("cannot create the user: {}", describe_register(&e))))?,
-            )
-            .await
-            .map_err(|e| StartupError::Config(format!("cannot create the user: {}", describe_register(&e))))?;
-        let mut tenants = vec![serde_json::json!({
-            "id": registered.tenant.id.to_string(), "slug": registered.tenant.slug, "role": "owner"
-        })];
-        if let Some(name) = args.tenant {
-            let tenant = accounts
-                .create_tenant(registered.user.id, &name, args.tenant_slug.as_deref())
-                .await
-                .map_err(|e| StartupError::Config(format!("user created, but not the tenant: {e}")))?;
-            tenants.push(serde_json::json!({
-                "id": tenant.tenant.id.to_string(), "slug": tenant.tenant.slug, "role": "owner"
-            }));
-        }
-        println!(
-            "{}",
-            serde_json::json!({
-                "user": {"id": registered.user.id.to_string(), "username": registered.user.username, "email": registered.user.email},
-                "tenants": tenants,
-            })
-        );
-        if let Some(database) = app.stores.database {
-            database.close().await;
-        }
-        Ok(())
+    run(settings, async move |app| {
+        let input = RegisterInput::parse(
+            &args.username,
+            &args.email,
+            &password,
+            args.display_name.as_deref(),
+        )
+        .map_err(OperatorError::Invalid)?;
+        let shared = args
+            .tenant
+            .as_deref()
+            .map(|name| (name, args.tenant_slug.as_deref()));
+        let (registered, extra) = app.state.accounts.operator_register(input, shared).await?;
+        let tenants: Vec<Value> = std::iter::once(&registered.tenant)
+            .chain(extra.as_ref())
+            .map(|t| json!({"id": t.id.to_string(), "slug": t.slug, "name": t.name, "role": "owner"}))
+            .collect();
+        Ok(json!({
+            "user": {"id": registered.user.id.to_string(), "username": registered.user.username, "email": registered.user.email},
+            "tenants": tenants,
+        }))
     })
 }
 
-fn describe_register(err: &RegisterError) -> String {
-    match err {
-        RegisterError::Invalid(fields) => fields
-            .iter()
-            .map(|f| format!("{}: {}", f.field, f.message))
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => other.to_string(),
-    }
-}
-
 /// Sets a user's active flag and prints the result as JSON.
-pub fn set_active(settings: Settings, user: UserRef, active: bool) -> Result<(), StartupError> {
-    actix_web::rt::System::new().block_on(async move {
-        let app = App::build(&settings).await?;
+pub fn set_active(settings: Settings, user: UserRef, active: bool) -> Result<(), CommandError> {
+    run(settings, async move |app| {
         let updated = app
             .state
             .accounts
             .set_active(&user.username, active)
             .await
-            .map_err(|e| StartupError::Config(format!("cannot update {}: {e}", user.username)))?;
-        println!(
-            "{}",
-            serde_json::json!({"user": {"id": updated.id.to_string(), "username": updated.username, "is_active": updated.is_active}})
-        );
-        if let Some(database) = app.stores.database {
-            database.close().await;
-        }
-        Ok(())
+            .map_err(|e| match e {
+                agents_application::accounts::TenantError::NotFound => CommandError(format!(
+                    "no user has the username or email {:?}",
+                    user.username
+                )),
+                other => CommandError(format!("cannot update {:?}: {other}", user.username)),
+            })?;
+        Ok(
+            json!({"user": {"id": updated.id.to_string(), "username": updated.username, "is_active": updated.is_active}}),
+        )
     })
 }

@@ -52,13 +52,15 @@ pub fn main_with(on_listening: impl FnOnce(std::net::SocketAddr)) -> ExitCode {
                 UserCommand::Deactivate(user) => admin::set_active(settings, user, false),
                 UserCommand::Activate(user) => admin::set_active(settings, user, true),
             };
-            match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(err) => {
-                    eprintln!("agents-server: {err}");
-                    ExitCode::FAILURE
-                }
-            }
+            operator_exit(result)
+        }
+        Command::Tenant(command) => {
+            telemetry::init(&settings);
+            operator_exit(admin::tenant_command(settings, command))
+        }
+        Command::ApiKey(command) => {
+            telemetry::init(&settings);
+            operator_exit(admin::api_key_command(settings, command))
         }
         Command::Serve => {
             telemetry::init(&settings);
@@ -70,6 +72,17 @@ pub fn main_with(on_listening: impl FnOnce(std::net::SocketAddr)) -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// The exit of an operator command: its one line on stderr when it failed.
+fn operator_exit(result: Result<(), admin::CommandError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("agents-server: {err}");
+            ExitCode::FAILURE
         }
     }
 }

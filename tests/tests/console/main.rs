@@ -6,6 +6,7 @@
 
 mod browser;
 mod journey;
+mod keys;
 mod measure;
 mod safety;
 

@@ -67,6 +67,58 @@ impl State {
     fn slug_taken(&self, slug: &str) -> bool {
         self.tenants.values().any(|t| t.slug == slug)
     }
+
+    /// The uniqueness checks of a registration, before anything is written.
+    fn check_new(&self, user: &NewUser, tenants: &[&NewTenant]) -> Result<(), AccountError> {
+        if self
+            .users
+            .values()
+            .any(|(u, _)| u.username == user.username.as_str())
+        {
+            return Err(AccountError::UsernameTaken);
+        }
+        if self
+            .users
+            .values()
+            .any(|(u, _)| u.email == user.email.as_str())
+        {
+            return Err(AccountError::EmailTaken);
+        }
+        let clash = tenants.iter().enumerate().any(|(i, t)| {
+            self.slug_taken(t.slug.as_str())
+                || tenants[..i]
+                    .iter()
+                    .any(|o| o.slug.as_str() == t.slug.as_str())
+        });
+        if clash {
+            return Err(AccountError::SlugTaken);
+        }
+        Ok(())
+    }
+
+    /// Stores a checked user with their personal tenant, owned by them.
+    fn insert_user(&mut self, user: NewUser, tenant: &NewTenant) -> (User, Tenant) {
+        let tenant = tenant_of(tenant);
+        let stored = User {
+            id: user.id,
+            username: user.username.as_str().to_owned(),
+            email: user.email.as_str().to_owned(),
+            display_name: user.display_name.map(|d| d.as_str().to_owned()),
+            is_active: true,
+            home_tenant_id: Some(tenant.id),
+            created_at: user.created_at,
+        };
+        self.tenants.insert(tenant.id, tenant.clone());
+        self.users
+            .insert(user.id, (stored.clone(), Some(user.password_hash)));
+        self.memberships.push(Membership {
+            tenant_id: tenant.id,
+            user_id: user.id,
+            role: Role::Owner,
+            created_at: user.created_at,
+        });
+        (stored, tenant)
+    }
 }
 
 fn tenant_of(new: &NewTenant) -> Tenant {
@@ -99,44 +151,56 @@ impl AccountStore for InMemoryAccountStore {
         tenant: NewTenant,
     ) -> Result<(User, Tenant), AccountError> {
         let mut state = lock(&self.state);
-        if state
-            .users
-            .values()
-            .any(|(u, _)| u.username == user.username.as_str())
-        {
-            return Err(AccountError::UsernameTaken);
-        }
-        if state
-            .users
-            .values()
-            .any(|(u, _)| u.email == user.email.as_str())
-        {
-            return Err(AccountError::EmailTaken);
-        }
-        if state.slug_taken(tenant.slug.as_str()) {
-            return Err(AccountError::SlugTaken);
-        }
-        let tenant = tenant_of(&tenant);
-        let stored = User {
-            id: user.id,
-            username: user.username.as_str().to_owned(),
-            email: user.email.as_str().to_owned(),
-            display_name: user.display_name.map(|d| d.as_str().to_owned()),
-            is_active: true,
-            home_tenant_id: Some(tenant.id),
-            created_at: user.created_at,
-        };
-        state.tenants.insert(tenant.id, tenant.clone());
-        state
-            .users
-            .insert(user.id, (stored.clone(), Some(user.password_hash)));
+        state.check_new(&user, &[&tenant])?;
+        Ok(state.insert_user(user, &tenant))
+    }
+
+    async fn register_with_tenant(
+        &self,
+        user: NewUser,
+        personal: NewTenant,
+        shared: NewTenant,
+    ) -> Result<(User, Tenant, Tenant), AccountError> {
+        let mut state = lock(&self.state);
+        state.check_new(&user, &[&personal, &shared])?;
+        let at = user.created_at;
+        let (stored, home) = state.insert_user(user, &personal);
+        let extra = tenant_of(&shared);
+        state.tenants.insert(extra.id, extra.clone());
         state.memberships.push(Membership {
-            tenant_id: tenant.id,
-            user_id: user.id,
+            tenant_id: extra.id,
+            user_id: stored.id,
             role: Role::Owner,
-            created_at: user.created_at,
+            created_at: at,
         });
-        Ok((stored, tenant))
+        Ok((stored, home, extra))
+    }
+
+    async fn find_tenant(&self, tenant: &TenantRef) -> Result<Option<Tenant>, AccountError> {
+        let state = lock(&self.state);
+        Ok(match tenant {
+            TenantRef::Id(id) => state.tenants.get(id).cloned(),
+            TenantRef::Slug(slug) => state.tenants.values().find(|t| &t.slug == slug).cloned(),
+            TenantRef::Default => None,
+        })
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<(Tenant, u64)>, AccountError> {
+        let state = lock(&self.state);
+        let mut tenants: Vec<(Tenant, u64)> = state
+            .tenants
+            .values()
+            .map(|t| {
+                let members = state
+                    .memberships
+                    .iter()
+                    .filter(|m| m.tenant_id == t.id)
+                    .count();
+                (t.clone(), u64::try_from(members).unwrap_or(u64::MAX))
+            })
+            .collect();
+        tenants.sort_by_key(|(t, _)| (t.created_at, t.id));
+        Ok(tenants)
     }
 
     async fn find_credentials(

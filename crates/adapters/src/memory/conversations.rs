@@ -23,6 +23,8 @@ struct Entry {
     /// Position of each (run id, role) stored, so a retried append of the
     /// same run's message is not stored twice.
     runs: HashMap<(String, &'static str), i32>,
+    /// The API key that started it (it then has no user).
+    api_key: Option<agents_domain::ApiKeyId>,
 }
 
 /// Conversations keyed by (tenant, key).
@@ -48,6 +50,7 @@ impl InMemoryConversationStore {
                 conversation,
                 messages,
                 runs: HashMap::new(),
+                api_key: None,
             },
         );
     }
@@ -65,11 +68,13 @@ impl InMemoryConversationStore {
     }
 }
 
-fn visible(conversation: &Conversation, scope: &ConversationScope) -> bool {
+fn visible(entry: &Entry, scope: &ConversationScope) -> bool {
+    let conversation = &entry.conversation;
     conversation.tenant_id == scope.tenant_id
-        && match conversation.user_id {
-            Some(user) => user == scope.owner.user_id(),
-            None => scope.include_unowned,
+        && match (scope.api_key, conversation.user_id) {
+            (Some(key), _) => entry.api_key == Some(key),
+            (None, Some(user)) => user == scope.user_id,
+            (None, None) => scope.include_unowned,
         }
 }
 
@@ -82,10 +87,7 @@ fn newest_first<'a>(
     state: &'a HashMap<(TenantId, String), Entry>,
     scope: &ConversationScope,
 ) -> Vec<&'a Entry> {
-    let mut entries: Vec<&Entry> = state
-        .values()
-        .filter(|e| visible(&e.conversation, scope))
-        .collect();
+    let mut entries: Vec<&Entry> = state.values().filter(|e| visible(e, scope)).collect();
     entries.sort_by(|a, b| {
         (b.conversation.updated_at, b.conversation.id)
             .cmp(&(a.conversation.updated_at, a.conversation.id))
@@ -111,7 +113,7 @@ impl ConversationStore for InMemoryConversationStore {
                     id: Uuid::new_v4(),
                     key: key.clone(),
                     tenant_id: scope.tenant_id,
-                    user_id: Some(scope.owner.user_id()),
+                    user_id: scope.api_key.is_none().then_some(scope.user_id),
                     agent_entrypoint: update.entrypoint.clone(),
                     active_agent: Some(
                         update
@@ -129,9 +131,10 @@ impl ConversationStore for InMemoryConversationStore {
                 },
                 messages: Vec::new(),
                 runs: HashMap::new(),
+                api_key: scope.api_key,
             }
         });
-        if !visible(&entry.conversation, &scope) {
+        if !visible(entry, &scope) {
             return Err(ConversationError::NotFound);
         }
         let run = message
@@ -184,7 +187,7 @@ impl ConversationStore for InMemoryConversationStore {
         let state = lock(&self.state);
         Ok(state
             .get(&slot(&scope, key))
-            .filter(|e| visible(&e.conversation, &scope))
+            .filter(|e| visible(e, &scope))
             .map(|e| e.conversation.clone()))
     }
 
@@ -195,10 +198,7 @@ impl ConversationStore for InMemoryConversationStore {
         limit: u64,
     ) -> Result<Vec<StoredMessage>, ConversationError> {
         let state = lock(&self.state);
-        let Some(entry) = state
-            .get(&slot(&scope, key))
-            .filter(|e| visible(&e.conversation, &scope))
-        else {
+        let Some(entry) = state.get(&slot(&scope, key)).filter(|e| visible(e, &scope)) else {
             return Ok(Vec::new());
         };
         let keep = usize::try_from(limit)
@@ -215,7 +215,7 @@ impl ConversationStore for InMemoryConversationStore {
         let state = lock(&self.state);
         Ok(state
             .get(&slot(&scope, key))
-            .filter(|e| visible(&e.conversation, &scope))
+            .filter(|e| visible(e, &scope))
             .map(|e| (e.conversation.clone(), e.messages.clone())))
     }
 
@@ -290,10 +290,7 @@ impl ConversationStore for InMemoryConversationStore {
     ) -> Result<bool, ConversationError> {
         let mut state = lock(&self.state);
         let slot = slot(&scope, key);
-        if state
-            .get(&slot)
-            .is_some_and(|e| visible(&e.conversation, &scope))
-        {
+        if state.get(&slot).is_some_and(|e| visible(e, &scope)) {
             state.remove(&slot);
             return Ok(true);
         }

@@ -3,6 +3,7 @@
 //! always read from the membership row.
 
 mod members;
+mod operator;
 
 use agents_domain::account::{
     AccountError, AccountStore, AuthContext, Member, NewTenant, NewUser, Role, Tenant, TenantRef,
@@ -68,6 +69,61 @@ pub(super) async fn write(
         .await
         .map(|r| r.rows_affected())
         .map_err(account_err)
+}
+
+/// The user as stored by [`insert_user_with_tenant`].
+pub(super) fn stored_user(user: &NewUser, home: TenantId) -> User {
+    User {
+        id: user.id,
+        username: user.username.as_str().to_owned(),
+        email: user.email.as_str().to_owned(),
+        display_name: user.display_name.as_ref().map(|d| d.as_str().to_owned()),
+        is_active: true,
+        home_tenant_id: Some(home),
+        created_at: user.created_at,
+    }
+}
+
+/// Inserts a user and their personal tenant, owned by them, inside `txn`.
+pub(super) async fn insert_user_with_tenant(
+    txn: &DatabaseTransaction,
+    user: &NewUser,
+    new_tenant: &NewTenant,
+) -> Result<Tenant, AccountError> {
+    let b = txn_backend(txn);
+    // The user first, without a home tenant, so a taken username or
+    // email is reported before a taken slug (the slug derives from the
+    // username).
+    write(
+        txn,
+        stmt(
+            b,
+            "INSERT INTO users (id, tenant_id, external_id, display_name, created_at, username, email,
+                 password_hash, is_active, updated_at)
+             VALUES ($1, NULL, $2, $3, $4, $2, $5, $6, true, $4)",
+            vec![
+                uuid(user.id.as_uuid()),
+                Value::from(user.username.as_str()),
+                opt_str(user.display_name.as_ref().map(|d| d.as_str())),
+                ts(b, user.created_at),
+                Value::from(user.email.as_str()),
+                Value::from(user.password_hash.as_str()),
+            ],
+        ),
+    )
+    .await?;
+    let tenant = insert_tenant(txn, new_tenant).await?;
+    write(
+        txn,
+        stmt(
+            b,
+            "UPDATE users SET tenant_id = $1 WHERE id = $2",
+            vec![uuid(tenant.id.as_uuid()), uuid(user.id.as_uuid())],
+        ),
+    )
+    .await?;
+    insert_membership(txn, tenant.id, user.id, Role::Owner, user.created_at).await?;
+    Ok(tenant)
 }
 
 /// Inserts a tenant row.
@@ -136,55 +192,31 @@ impl AccountStore for SeaOrmAccountStore {
         user: NewUser,
         tenant: NewTenant,
     ) -> Result<(User, Tenant), AccountError> {
-        let b = self.backend();
         let (user, new_tenant) = (&user, &tenant);
         let tenant = transact(&self.db, |txn| async move {
-            // The user first, without a home tenant, so a taken username or
-            // email is reported before a taken slug (the slug derives from
-            // the username).
-            write(
-                &txn,
-                stmt(
-                    b,
-                    "INSERT INTO users (id, tenant_id, external_id, display_name, created_at, username, email,
-                         password_hash, is_active, updated_at)
-                     VALUES ($1, NULL, $2, $3, $4, $2, $5, $6, true, $4)",
-                    vec![
-                        uuid(user.id.as_uuid()),
-                        Value::from(user.username.as_str()),
-                        opt_str(user.display_name.as_ref().map(|d| d.as_str())),
-                        ts(b, user.created_at),
-                        Value::from(user.email.as_str()),
-                        Value::from(user.password_hash.as_str()),
-                    ],
-                ),
-            )
-            .await?;
-            let tenant = insert_tenant(&txn, new_tenant).await?;
-            write(
-                &txn,
-                stmt(
-                    b,
-                    "UPDATE users SET tenant_id = $1 WHERE id = $2",
-                    vec![uuid(tenant.id.as_uuid()), uuid(user.id.as_uuid())],
-                ),
-            )
-            .await?;
-            insert_membership(&txn, tenant.id, user.id, Role::Owner, user.created_at).await?;
+            let tenant = insert_user_with_tenant(&txn, user, new_tenant).await?;
             commit(txn).await?;
             Ok::<_, AccountError>(tenant)
         })
         .await?;
-        let stored = User {
-            id: user.id,
-            username: user.username.as_str().to_owned(),
-            email: user.email.as_str().to_owned(),
-            display_name: user.display_name.as_ref().map(|d| d.as_str().to_owned()),
-            is_active: true,
-            home_tenant_id: Some(tenant.id),
-            created_at: user.created_at,
-        };
-        Ok((stored, tenant))
+        Ok((stored_user(user, tenant.id), tenant))
+    }
+
+    async fn register_with_tenant(
+        &self,
+        user: NewUser,
+        personal: NewTenant,
+        shared: NewTenant,
+    ) -> Result<(User, Tenant, Tenant), AccountError> {
+        operator::register_with_tenant(&self.db, user, personal, shared).await
+    }
+
+    async fn find_tenant(&self, tenant: &TenantRef) -> Result<Option<Tenant>, AccountError> {
+        operator::find_tenant(&self.db, tenant).await
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<(Tenant, u64)>, AccountError> {
+        operator::list_tenants(&self.db).await
     }
 
     async fn find_credentials(

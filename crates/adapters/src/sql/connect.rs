@@ -109,6 +109,8 @@ pub struct SqlStores {
     pub billing: Arc<dyn BillingStore>,
     /// Readiness probe (`SELECT 1`).
     pub probe: Arc<dyn HealthProbe>,
+    /// API keys and their counters.
+    pub api_keys: Arc<dyn agents_domain::api_key::ApiKeyStore>,
 }
 
 /// Opens a pool on `url` (`sqlite://path`, `sqlite::memory:`, `postgres://...`).
@@ -214,6 +216,7 @@ impl SqlDatabase {
             refresh_tokens: Arc::new(SeaOrmRefreshTokenStore::new(self.db.clone())),
             billing: Arc::new(SeaOrmBillingStore::new(self.db.clone())),
             probe: Arc::new(SqlHealthProbe::new(self.db.clone())),
+            api_keys: Arc::new(super::SeaOrmApiKeyStore::new(self.db.clone())),
         }
     }
 

@@ -35,14 +35,25 @@ impl SeaOrmConversationStore {
     }
 }
 
-/// The visibility rule, in the query: the caller's own rows, plus rows
-/// without a user for owners and admins. `user` is the parameter number of
-/// the caller's id; `alias` the table alias (with its dot) or "".
-pub(super) fn visible(alias: &str, user: usize, include_unowned: bool) -> String {
-    if include_unowned {
+/// The visibility rule, in the query: an API key's own rows for a key;
+/// else the caller's own rows, plus rows without a user (the Python
+/// service's and the keys') for owners and admins. `user` is the parameter
+/// number of [`principal`]; `alias` the table alias (with its dot) or "".
+pub(super) fn visible(alias: &str, user: usize, scope: &ConversationScope) -> String {
+    if scope.api_key.is_some() {
+        format!("{alias}api_key_id = ${user}")
+    } else if scope.include_unowned {
         format!("({alias}user_id = ${user} OR {alias}user_id IS NULL)")
     } else {
         format!("{alias}user_id = ${user}")
+    }
+}
+
+/// The value [`visible`] compares with: the key's id, else the user's.
+pub(super) fn principal(scope: &ConversationScope) -> Value {
+    match scope.api_key {
+        Some(key) => uuid(key.as_uuid()),
+        None => uuid(scope.user_id.as_uuid()),
     }
 }
 
@@ -51,7 +62,7 @@ fn keyed(scope: &ConversationScope, key: &ConversationKey) -> Vec<Value> {
     vec![
         uuid(scope.tenant_id.as_uuid()),
         Value::from(key.as_str()),
-        uuid(scope.owner.user_id().as_uuid()),
+        principal(scope),
     ]
 }
 
@@ -92,17 +103,25 @@ async fn append_in(
             b,
             "INSERT INTO agent_conversations (id, conversation_key, tenant_id, user_id, agent_entrypoint,
                  active_agent, status, message_count, total_tokens_prompt, total_tokens_completion,
-                 reasoning_tokens, handoff_count, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'active', 0, 0, 0, 0, 0, $7, $7)
+                 reasoning_tokens, handoff_count, created_at, updated_at, api_key_id)
+             VALUES ($1, $2, $3, $4, $5, $6, 'active', 0, 0, 0, 0, 0, $7, $7, $8)
              ON CONFLICT (tenant_id, conversation_key) DO NOTHING",
             vec![
                 uuid(Uuid::new_v4()),
                 Value::from(key.as_str()),
                 uuid(scope.tenant_id.as_uuid()),
-                uuid(scope.owner.user_id().as_uuid()),
+                // A key's conversation belongs to the key, not to a user.
+                match scope.api_key {
+                    Some(_) => Value::Uuid(None),
+                    None => uuid(scope.user_id.as_uuid()),
+                },
                 Value::from(update.entrypoint.as_str()),
                 Value::from(initial_agent.as_str()),
                 ts(b, message.created_at),
+                match scope.api_key {
+                    Some(key) => uuid(key.as_uuid()),
+                    None => Value::Uuid(None),
+                },
             ],
         ),
     )
@@ -124,7 +143,7 @@ async fn append_in(
              last_message_at = $8, updated_at = $8
          WHERE tenant_id = $1 AND conversation_key = $2 AND {}
          RETURNING {CONVERSATION_COLUMNS}",
-        visible("", 3, scope.include_unowned)
+        visible("", 3, &scope)
     );
     let Some(row) = one(&txn, stmt(b, &sql, values)).await? else {
         // The key exists in the tenant but belongs to someone else.
@@ -227,7 +246,7 @@ impl ConversationStore for SeaOrmConversationStore {
         let sql = format!(
             "SELECT {CONVERSATION_COLUMNS} FROM agent_conversations
              WHERE tenant_id = $1 AND conversation_key = $2 AND {}",
-            visible("", 3, scope.include_unowned)
+            visible("", 3, &scope)
         );
         let row = one(&self.db, stmt(self.backend(), &sql, keyed(&scope, key))).await?;
         Ok(row.as_ref().map(rows::conversation).transpose()?)
@@ -245,7 +264,7 @@ impl ConversationStore for SeaOrmConversationStore {
              JOIN agent_conversations c ON c.id = m.conversation_id
              WHERE c.tenant_id = $1 AND c.conversation_key = $2 AND {}
              ORDER BY m.position DESC LIMIT $4",
-            visible("c.", 3, scope.include_unowned)
+            visible("c.", 3, &scope)
         );
         let mut values = keyed(&scope, key);
         values.push(Value::from(i64::try_from(limit).unwrap_or(i64::MAX)));
@@ -306,7 +325,7 @@ impl ConversationStore for SeaOrmConversationStore {
         // Messages go with the row (ON DELETE CASCADE, enforced on SQLite too).
         let sql = format!(
             "DELETE FROM agent_conversations WHERE tenant_id = $1 AND conversation_key = $2 AND {}",
-            visible("", 3, scope.include_unowned)
+            visible("", 3, &scope)
         );
         Ok(exec(&self.db, stmt(self.backend(), &sql, keyed(&scope, key))).await? > 0)
     }

@@ -74,6 +74,7 @@ pub fn caller(tenant: TenantId, role: Role) -> Caller {
             },
             role,
         )),
+        api_key: None,
     }
 }
 

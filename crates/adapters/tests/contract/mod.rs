@@ -119,7 +119,8 @@ pub fn at(seconds: i64) -> OffsetDateTime {
 pub fn scope(tenant: TenantId, user: UserId) -> ConversationScope {
     ConversationScope {
         tenant_id: tenant,
-        owner: agents_domain::conversation::ConversationOwner::User(user),
+        user_id: user,
+        api_key: None,
         include_unowned: false,
     }
 }

@@ -1,6 +1,7 @@
 //! Authentication of a request: token, active user and tenant membership.
 
 use agents_domain::account::{AccessClaims, Role, Tenant, TenantRef, TokenError};
+use agents_domain::api_key::ApiKey;
 use agents_domain::conversation::ConversationScope;
 use agents_domain::{StoreError, UserId};
 
@@ -17,6 +18,10 @@ pub struct Caller {
     /// The tenant acted in and the caller's role there; `None` when the
     /// user belongs to no tenant and none was asked for.
     pub tenant: Option<(Tenant, Role)>,
+    /// The API key the request was authenticated by, if it was one. The
+    /// caller then acts in the key's tenant only, as a viewer, and
+    /// `user_id` is the key's id (which matches no user).
+    pub api_key: Option<ApiKey>,
 }
 
 impl Caller {
@@ -26,8 +31,9 @@ impl Caller {
             .as_ref()
             .map(|(tenant, role)| ConversationScope {
                 tenant_id: tenant.id,
-                owner: agents_domain::conversation::ConversationOwner::User(self.user_id),
-                include_unowned: role.can_manage(),
+                user_id: self.user_id,
+                include_unowned: self.api_key.is_none() && role.can_manage(),
+                api_key: self.api_key.as_ref().map(|k| k.id),
             })
     }
 }
@@ -79,6 +85,7 @@ impl AccountService {
             user_id,
             claims,
             tenant: context.tenant,
+            api_key: None,
         })
     }
 }

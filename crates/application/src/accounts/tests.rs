@@ -195,6 +195,7 @@ fn caller(role: Role) -> Caller {
         user_id: UserId::new(),
         claims: claims(UserId::new()),
         tenant: Some((tenant(), role)),
+        api_key: None,
     }
 }
 

@@ -36,6 +36,7 @@ fn owner(tenant: TenantId) -> Caller {
             },
             Role::Owner,
         )),
+        api_key: None,
     }
 }
 

@@ -63,7 +63,8 @@ fn fixture(faults: &[AppendFault], window: Duration, succeeded: bool) -> Fixture
     .with_turn_guard(Arc::new(guard));
     let scope = ConversationScope {
         tenant_id: TenantId::new(),
-        owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
+        user_id: UserId::new(),
+        api_key: None,
         include_unowned: false,
     };
     Fixture {

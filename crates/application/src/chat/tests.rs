@@ -38,7 +38,8 @@ fn fixture(replies: Vec<Reply>) -> Fixture {
     );
     let scope = ConversationScope {
         tenant_id: TenantId::new(),
-        owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
+        user_id: UserId::new(),
+        api_key: None,
         include_unowned: false,
     };
     Fixture {
@@ -311,7 +312,8 @@ async fn another_users_conversation_is_not_found_and_the_permit_is_returned() {
         .return_const(());
     let service = f.service.clone().with_turn_guard(Arc::new(guard));
     let intruder = ConversationScope {
-        owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
+        user_id: UserId::new(),
+        api_key: None,
         ..f.scope
     };
     let result = service

@@ -10,13 +10,14 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::prepare::AcceptedTurn;
 use super::{ChatError, ChatEvent, ChatReply, ChatService, TurnOutcome, TurnPermit};
+use crate::api_keys::KeyReservation;
 use crate::runtime::RunSummary;
 
 /// Runs an accepted turn to its end.
 pub(super) async fn complete(
     service: ChatService,
     turn: AcceptedTurn,
-    permit: TurnPermit,
+    (permit, key_turn): (TurnPermit, Option<KeyReservation>),
     events: UnboundedSender<ChatEvent>,
 ) {
     let started = Instant::now();
@@ -26,7 +27,6 @@ pub(super) async fn complete(
     };
     let result = service.runtime.run(turn.run.clone(), &emit).await;
     let latency_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
-    let tenant = turn.scope.tenant_id;
 
     let summary = match result {
         Ok(summary) => summary,
@@ -41,7 +41,9 @@ pub(super) async fn complete(
                 usage: failure.usage,
                 succeeded: false,
             };
-            service.guard.after_turn(tenant, permit, outcome).await;
+            service
+                .finish_turn(&turn.scope, permit, key_turn, outcome)
+                .await;
             let _ = events.send(ChatEvent::Error(failure.error.into()));
             return;
         }
@@ -52,7 +54,9 @@ pub(super) async fn complete(
         usage: summary.usage,
         succeeded: stored.is_ok(),
     };
-    service.guard.after_turn(tenant, permit, outcome).await;
+    service
+        .finish_turn(&turn.scope, permit, key_turn, outcome)
+        .await;
     let event = match stored {
         Ok(()) => ChatEvent::Done(ChatReply {
             response: summary.text,

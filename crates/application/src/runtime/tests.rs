@@ -87,7 +87,8 @@ pub(super) fn request(disabled: &[&str]) -> RunRequest {
         context: ToolContext {
             scope: ConversationScope {
                 tenant_id: TenantId::new(),
-                owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
+                user_id: UserId::new(),
+                api_key: None,
                 include_unowned: false,
             },
         },

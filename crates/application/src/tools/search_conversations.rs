@@ -107,7 +107,8 @@ mod tests {
         let context = ToolContext {
             scope: ConversationScope {
                 tenant_id: TenantId::new(),
-                owner: agents_domain::conversation::ConversationOwner::User(UserId::new()),
+                user_id: UserId::new(),
+                api_key: None,
                 include_unowned: false,
             },
         };

@@ -26,8 +26,9 @@ pub trait PasswordHasher: Send + Sync {
     ) -> Result<bool, StoreError>;
 }
 
-/// The claims of an access token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The claims of an access token (all empty for a caller authenticated by
+/// an API key, which has no token).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
     /// The user id.
     pub sub: String,

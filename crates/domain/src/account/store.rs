@@ -76,6 +76,24 @@ pub trait AccountStore: Send + Sync {
         tenant: NewTenant,
     ) -> Result<(User, Tenant), AccountError>;
 
+    /// Like [`AccountStore::register`], also creating `shared`, owned by
+    /// the new user, in the same transaction: either everything exists
+    /// afterwards or nothing does (operators' `user create --tenant`).
+    /// Errors: as `register`; `SlugTaken` for either slug.
+    async fn register_with_tenant(
+        &self,
+        user: NewUser,
+        personal: NewTenant,
+        shared: NewTenant,
+    ) -> Result<(User, Tenant, Tenant), AccountError>;
+
+    /// The tenant named by id or slug; `None` when there is none (and
+    /// for `TenantRef::Default`, which names no tenant by itself).
+    async fn find_tenant(&self, tenant: &TenantRef) -> Result<Option<Tenant>, AccountError>;
+
+    /// Every tenant with its number of members, oldest first (operators).
+    async fn list_tenants(&self) -> Result<Vec<(Tenant, u64)>, AccountError>;
+
     /// Finds a user by username (exact) or email (case-insensitive), with
     /// their password hash. `Ok(None)` when unknown.
     async fn find_credentials(

@@ -14,28 +14,15 @@ use crate::{TenantId, UserId};
 pub struct ConversationScope {
     /// The tenant every query is filtered by.
     pub tenant_id: TenantId,
-    /// Whose conversations the caller sees and starts.
-    pub owner: ConversationOwner,
-    /// Whether conversations without a user are visible (owner/admin).
+    /// The caller.
+    pub user_id: UserId,
+    /// Whether conversations without a user are visible (owner/admin):
+    /// the Python service's and those of the tenant's API keys.
     pub include_unowned: bool,
-}
-
-/// Who conversations in a [`ConversationScope`] belong to. An enum so other
-/// kinds of caller (an API key) can own conversations: each store then
-/// decides, by an exhaustive match, how that owner is stored and filtered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConversationOwner {
-    /// A signed-in user.
-    User(UserId),
-}
-
-impl ConversationOwner {
-    /// The owning user, as stored in a conversation's `user_id`.
-    pub fn user_id(self) -> UserId {
-        match self {
-            Self::User(id) => id,
-        }
-    }
+    /// The API key acting, when it is one: it sees only the conversations
+    /// it started, and those it starts belong to it (no user). `user_id` is
+    /// then the key's id, which matches no user.
+    pub api_key: Option<crate::ApiKeyId>,
 }
 
 /// A stored conversation's header.

@@ -6,6 +6,7 @@ use agents_application::accounts::{
     AuthError, LoginError, RefreshError, RegisterError, TenantError,
 };
 use agents_application::agents::AgentStatusError;
+use agents_application::api_keys::{KeyAuthError, KeyError};
 use agents_application::cause::chain;
 use agents_application::chat::ChatError;
 use agents_application::conversations::ConversationsError;
@@ -90,6 +91,37 @@ impl From<AuthError> for ApiError {
             }
             AuthError::NotAMember => ApiError::forbidden("You are not a member of this tenant."),
             AuthError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<KeyAuthError> for ApiError {
+    fn from(err: KeyAuthError) -> Self {
+        match err {
+            // One message for unknown, revoked and expired keys.
+            KeyAuthError::Unauthenticated => ApiError::unauthorized(
+                "The API key is not valid; it may be unknown, revoked or expired.",
+            ),
+            KeyAuthError::RateLimited { retry_after } => ApiError::too_many(
+                "rate_limited",
+                "This API key's rate limit is reached; slow down.",
+                retry_after.as_secs().max(1),
+            ),
+            KeyAuthError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<KeyError> for ApiError {
+    fn from(err: KeyError) -> Self {
+        match err {
+            KeyError::Invalid(fields) => ApiError::validation(fields),
+            KeyError::Forbidden => {
+                ApiError::forbidden("Only the tenant's owners and admins manage API keys.")
+            }
+            KeyError::NotFound => ApiError::not_found("No such API key in this tenant."),
+            KeyError::TenantNotFound => ApiError::not_found("No such tenant."),
+            KeyError::Store(e) => e.into(),
         }
     }
 }

@@ -5,18 +5,50 @@ use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use agents_application::accounts::Caller;
+use agents_application::api_keys::looks_like_key;
 use agents_domain::TenantId;
 use agents_domain::account::TenantRef;
+use agents_domain::api_key::Scope;
 use agents_domain::conversation::ConversationScope;
 
+use super::key_caller;
+use super::required_scope;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The raw token of `Authorization: Bearer <token>`.
-#[derive(Debug, Clone)]
-pub struct BearerToken(pub String);
+/// The credential a request presents: the token of `Authorization: Bearer
+/// <token>` (a JWT or an API key), or an `X-API-Key` header; with the scope
+/// an API key needs on the route matched (`None`: closed to keys).
+#[derive(Clone)]
+pub struct BearerToken(pub String, pub Option<Scope>);
 
-fn bearer(req: &HttpRequest) -> Result<BearerToken, ApiError> {
+impl std::fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("BearerToken")
+            .field(&"<redacted>")
+            .field(&self.1)
+            .finish()
+    }
+}
+
+/// The credential and the scope the route needs from a key.
+fn credential(req: &HttpRequest) -> Result<BearerToken, ApiError> {
+    let needed = req
+        .match_pattern()
+        .and_then(|pattern| required_scope(req.method(), &pattern));
+    if let Some(key) = req.headers().get("x-api-key") {
+        let key = key.to_str().map(str::trim).unwrap_or_default();
+        if key.is_empty() {
+            return Err(ApiError::unauthorized(
+                "The X-API-Key header is empty; send the key it was created with.",
+            ));
+        }
+        return Ok(BearerToken(key.to_owned(), needed));
+    }
+    bearer(req).map(|token| BearerToken(token, needed))
+}
+
+fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     let missing = || {
         ApiError::unauthorized(
             "Send an access token in the header `Authorization: Bearer <token>`.",
@@ -32,7 +64,7 @@ fn bearer(req: &HttpRequest) -> Result<BearerToken, ApiError> {
     if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
         return Err(missing());
     }
-    Ok(BearerToken(token.to_owned()))
+    Ok(token.to_owned())
 }
 
 impl FromRequest for BearerToken {
@@ -40,7 +72,7 @@ impl FromRequest for BearerToken {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(bearer(req))
+        ready(credential(req))
     }
 }
 
@@ -76,6 +108,15 @@ pub async fn path_member(
     token: &BearerToken,
     raw: &str,
 ) -> Result<Caller, ApiError> {
+    if looks_like_key(&token.0) {
+        return match tenant_ref(raw) {
+            Some(tenant) => key_caller::in_tenant(state, token, Some(&tenant)).await,
+            None => {
+                key_caller::in_tenant(state, token, None).await?;
+                Err(ApiError::forbidden(NOT_A_MEMBER))
+            }
+        };
+    }
     match tenant_ref(raw) {
         Some(tenant) => Ok(state.accounts.authenticate(&token.0, &tenant).await?),
         None => {
@@ -117,7 +158,7 @@ impl FromRequest for PathTenant {
                 .cloned()
                 .ok_or_else(|| ApiError::internal(&"application state missing"))?;
             Ok(PathTenant {
-                token: bearer(req)?,
+                token: credential(req)?,
                 raw: req
                     .match_info()
                     .get("tenant_id")
@@ -132,12 +173,18 @@ impl FromRequest for PathTenant {
 
 type BoxedFuture<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
 
-fn authenticate(req: &HttpRequest, tenant: TenantRef) -> BoxedFuture<Caller> {
-    let token = bearer(req);
+/// Authenticates the request's credential in `tenant`: a user's token, or
+/// an API key (whose own tenant must be the one named, when one is).
+fn authenticate(req: &HttpRequest, tenant: TenantRef, explicit: bool) -> BoxedFuture<Caller> {
+    let token = credential(req);
     let state = req.app_data::<web::Data<AppState>>().cloned();
     Box::pin(async move {
         let token = token?;
         let state = state.ok_or_else(|| ApiError::internal(&"application state missing"))?;
+        if looks_like_key(&token.0) {
+            let named = explicit.then_some(&tenant);
+            return key_caller::in_tenant(&state, &token, named).await;
+        }
         Ok(state.accounts.authenticate(&token.0, &tenant).await?)
     })
 }
@@ -170,7 +217,7 @@ impl FromRequest for TenantCaller {
             Some(Some(tenant)) => (tenant, true, false),
             Some(None) => (TenantRef::Default, true, true),
         };
-        let fut = authenticate(req, tenant);
+        let fut = authenticate(req, tenant, explicit);
         Box::pin(async move {
             let caller = fut.await?;
             let scope = caller.conversation_scope().filter(|_| !malformed);
@@ -196,7 +243,8 @@ impl FromRequest for AuthUser {
     type Future = BoxedFuture<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let fut = authenticate(req, TenantRef::Default);
+        // No scope covers these routes: a key is refused once known.
+        let fut = authenticate(req, TenantRef::Default, false);
         Box::pin(async move { Ok(AuthUser(fut.await?)) })
     }
 }
@@ -227,7 +275,7 @@ mod tests {
         let ok = actix_web::test::TestRequest::default()
             .insert_header(("Authorization", "bearer abc.def"))
             .to_http_request();
-        assert_eq!(bearer(&ok).map(|b| b.0).ok(), Some("abc.def".into()));
+        assert_eq!(bearer(&ok).ok(), Some("abc.def".into()));
         for bad in ["Basic abc", "Bearer", "Bearer   ", "abc"] {
             let req = actix_web::test::TestRequest::default()
                 .insert_header(("Authorization", bad))

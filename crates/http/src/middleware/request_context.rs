@@ -63,6 +63,8 @@ pub async fn request_context(
         route = tracing::field::Empty,
         tenant_id = tracing::field::Empty,
         user_id = tracing::field::Empty,
+        // The prefix of the API key that authenticated the request, never the key.
+        api_key = tracing::field::Empty,
     );
     // Inner layers turn errors into responses (actix convention), so an
     // `Err` here is rare; it is logged and passed on as actix renders it.

@@ -54,7 +54,7 @@ pub struct AgentStatusBody {
 /// An agent's status in the caller's tenant, from stored conversations.
 #[utoipa::path(
     tag = "agents",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = [])),
     params(("name" = String, Path, description = "Agent name")),
     responses((status = 200, body = AgentStatusBody), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope))
 )]

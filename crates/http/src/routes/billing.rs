@@ -27,7 +27,7 @@ async fn list_plans(billing: web::Data<BillingService>) -> ApiResult<HttpRespons
 /// The tenant's live subscription (any member).
 #[utoipa::path(
     tag = "billing",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = [])),
     params(("tenant_id" = String, Path, description = "Tenant id or slug")),
     responses((status = 200, body = SubscriptionBody), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope))
 )]
@@ -152,7 +152,7 @@ async fn record_usage(
 /// Usage totals per feature with the plan's limits (any member).
 #[utoipa::path(
     tag = "billing",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = [])),
     params(("tenant_id" = String, Path, description = "Tenant id or slug"), UsageQuery),
     responses((status = 200, body = UsageBody), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope))
 )]

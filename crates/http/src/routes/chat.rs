@@ -132,7 +132,7 @@ impl From<ChatReply> for ChatResponse {
 /// Sends a message to an agent and waits for the whole answer.
 #[utoipa::path(
     tag = "chat",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = [])),
     params(("X-Tenant-Id" = Option<String>, Header, description = "Tenant id or slug (default: your personal tenant)")),
     request_body = ChatBody,
     responses(
@@ -169,7 +169,7 @@ async fn chat(
 /// `tool_call`, `tool_result`, `handoff`, then exactly one `done` or `error`.
 #[utoipa::path(
     tag = "chat",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = [])),
     params(("X-Tenant-Id" = Option<String>, Header, description = "Tenant id or slug (default: your personal tenant)")),
     request_body = ChatBody,
     responses(

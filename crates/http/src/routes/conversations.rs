@@ -114,7 +114,7 @@ fn key(raw: &str) -> ApiResult<ConversationKey> {
 /// The caller's conversations, newest first; `X-Total-Count` holds the total.
 #[utoipa::path(
     tag = "conversations",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = [])),
     params(ListQuery),
     responses((status = 200, body = Vec<ConversationSummaryBody>, headers(("X-Total-Count" = u64))), (status = 401, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope))
 )]
@@ -145,7 +145,7 @@ async fn list(
 /// Searches the caller's conversations.
 #[utoipa::path(
     tag = "conversations",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = [])),
     params(SearchQuery),
     responses((status = 200, body = Vec<SearchHitBody>), (status = 401, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope))
 )]
@@ -172,7 +172,7 @@ async fn search(
 /// One conversation with its messages.
 #[utoipa::path(
     tag = "conversations",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = [])),
     params(("conversation_id" = String, Path, description = "Conversation id: 1-255 characters of `[A-Za-z0-9._:-]`", pattern = "^[A-Za-z0-9._:-]{1,255}$")),
     responses((status = 200, body = ConversationBody), (status = 404, body = ErrorEnvelope))
 )]
@@ -207,7 +207,7 @@ async fn get_one(
 /// Deletes one conversation and its messages.
 #[utoipa::path(
     tag = "conversations",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = [])),
     params(("conversation_id" = String, Path, description = "Conversation id: 1-255 characters of `[A-Za-z0-9._:-]`", pattern = "^[A-Za-z0-9._:-]{1,255}$")),
     responses((status = 204), (status = 404, body = ErrorEnvelope))
 )]

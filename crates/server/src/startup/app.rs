@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use agents_adapters::auth::{Argon2Hasher, JwtConfig, JwtIssuer};
+use agents_adapters::auth::{Argon2Hasher, JwtConfig, JwtIssuer, Sha256KeyMaterial};
 use agents_application::accounts::{AccountService, AccountSettings};
 use agents_application::agents::AgentService;
+use agents_application::api_keys::{ApiKeyService, KeyBudget};
 use agents_application::chat::{ChatRateLimits, ChatService, ChatSettings};
 use agents_application::conversations::ConversationService;
 use agents_application::health::HealthService;
@@ -178,10 +179,18 @@ impl AppBuilder<'_> {
         let chat = match &billing {
             Some(billing) => chat.with_turn_guard(billing_turn_guard(billing)),
             None => chat,
-        };
+        }
+        .with_key_budget(KeyBudget::new(stores.api_keys.clone(), clock.clone()));
         let chat = chat.with_rate_limit(
             CountedLimiter::wrap(limiter.clone()),
             chat_rate_limits(settings),
+        );
+        // Keys' rate limits count in the same limiter as every other budget.
+        let api_keys = ApiKeyService::new(
+            stores.api_keys.clone(),
+            Arc::new(Sha256KeyMaterial),
+            limiter.clone(),
+            clock.clone(),
         );
         let accounts = AccountService::new(
             stores.accounts.clone(),
@@ -206,6 +215,7 @@ impl AppBuilder<'_> {
             )),
             tools,
             accounts: Arc::new(accounts),
+            api_keys: Arc::new(api_keys),
             trusted_proxies: trusted_proxies(settings)?,
             chat: Arc::new(chat),
             conversations: Arc::new(ConversationService::new(stores.conversations.clone())),

@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agents_adapters::memory::{
-    InMemoryAccountStore, InMemoryBillingStore, InMemoryConversationStore,
+    InMemoryAccountStore, InMemoryApiKeyStore, InMemoryBillingStore, InMemoryConversationStore,
     InMemoryRefreshTokenStore,
 };
 use agents_adapters::sql::{PoolOptions, SqlDatabase, connect};
 use agents_domain::account::{AccountStore, RefreshTokenStore};
+use agents_domain::api_key::ApiKeyStore;
 use agents_domain::billing::BillingStore;
 use agents_domain::conversation::ConversationStore;
 use agents_domain::health::HealthProbe;
@@ -29,6 +30,8 @@ pub struct Stores {
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
     /// Plans, subscriptions, usage, processed webhook events.
     pub billing: Arc<dyn BillingStore>,
+    /// API keys and their monthly counters.
+    pub api_keys: Arc<dyn ApiKeyStore>,
     /// Readiness probe of the database (`None` in memory).
     pub probe: Option<Arc<dyn HealthProbe>>,
     /// For the start-up log line (never contains credentials).
@@ -43,9 +46,11 @@ pub struct Stores {
 impl Stores {
     /// Fresh in-memory stores (nothing survives the process).
     pub fn in_memory() -> Self {
+        let accounts: Arc<dyn AccountStore> = Arc::new(InMemoryAccountStore::new());
         Self {
             conversations: Arc::new(InMemoryConversationStore::new()),
-            accounts: Arc::new(InMemoryAccountStore::new()),
+            api_keys: Arc::new(InMemoryApiKeyStore::new(accounts.clone())),
+            accounts,
             refresh_tokens: Arc::new(InMemoryRefreshTokenStore::new()),
             billing: Arc::new(InMemoryBillingStore::new()),
             probe: None,
@@ -81,6 +86,7 @@ impl Stores {
             accounts: stores.accounts,
             refresh_tokens: stores.refresh_tokens,
             billing: stores.billing,
+            api_keys: stores.api_keys,
             probe: Some(stores.probe),
             description: database.backend_name().to_owned(),
             database: Some(database),

@@ -70,7 +70,8 @@ async fn seeded_ids(db: &SqlDatabase, lo: u64, hi: u64) -> Result<Vec<(Uuid, Uui
 fn scope((tenant, user): (Uuid, Uuid), include_unowned: bool) -> ConversationScope {
     ConversationScope {
         tenant_id: TenantId::from_uuid(tenant),
-        owner: agents_domain::conversation::ConversationOwner::User(UserId::from_uuid(user)),
+        user_id: UserId::from_uuid(user),
+        api_key: None,
         include_unowned,
     }
 }

@@ -140,11 +140,11 @@ pub async fn me(binary: &Path, store: Store, load: Load) -> Result<(), String> {
 
 /// Postgres publishes a backend's statistics when it goes idle, at most
 /// this long after its last activity (`PGSTAT_IDLE_INTERVAL`, plus margin).
-const STATS_DELAY: Duration = Duration::from_secs(11);
+pub(crate) const STATS_DELAY: Duration = Duration::from_secs(11);
 
 /// Committed transactions of the database so far (each statement outside
 /// a transaction is one), as far as the backends have reported them.
-async fn commits(db: &sea_orm::DatabaseConnection) -> Result<i64, String> {
+pub(crate) async fn commits(db: &sea_orm::DatabaseConnection) -> Result<i64, String> {
     let row = db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),

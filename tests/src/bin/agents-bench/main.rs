@@ -7,6 +7,7 @@
 
 mod db;
 mod http;
+mod keys;
 mod server;
 mod stats;
 
@@ -49,6 +50,15 @@ struct Common {
 enum Scenario {
     /// Authenticated `GET /api/v1/auth/me` (on Postgres also SQL statements per request).
     Me {
+        #[command(flatten)]
+        common: Common,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+    },
+    /// `GET /api/v1/conversations` by an API key and by a JWT, side by side
+    /// (on Postgres also SQL statements per request).
+    Keys {
         #[command(flatten)]
         common: Common,
         /// Concurrent clients.
@@ -139,6 +149,10 @@ async fn main() -> ExitCode {
             common,
             concurrency,
         } => http::me(&common.binary(), common.store, common.load(concurrency)).await,
+        Scenario::Keys {
+            common,
+            concurrency,
+        } => keys::conversations(&common.binary(), common.store, common.load(concurrency)).await,
         Scenario::Login {
             common,
             concurrency,

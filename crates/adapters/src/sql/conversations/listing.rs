@@ -9,7 +9,7 @@ use agents_domain::{StoreError, TenantId};
 use sea_orm::{DatabaseConnection, DbBackend, Value};
 use time::OffsetDateTime;
 
-use super::visible;
+use super::{principal, visible};
 use crate::sql::rows::{preview, truncate_chars};
 use crate::sql::support::{all, get, one, stmt, uuid};
 
@@ -36,14 +36,8 @@ pub(super) async fn list(
     page: PageRequest,
 ) -> Result<Page<ConversationSummary>, StoreError> {
     let b = db.get_database_backend();
-    let filter = format!(
-        "c.tenant_id = $1 AND {}",
-        visible("c.", 2, scope.include_unowned)
-    );
-    let base = vec![
-        uuid(scope.tenant_id.as_uuid()),
-        uuid(scope.owner.user_id().as_uuid()),
-    ];
+    let filter = format!("c.tenant_id = $1 AND {}", visible("c.", 2, &scope));
+    let base = vec![uuid(scope.tenant_id.as_uuid()), principal(&scope)];
     let count_sql = format!("SELECT COUNT(*) AS n FROM agent_conversations c WHERE {filter}");
     let total: i64 = match one(db, stmt(b, &count_sql, base.clone())).await? {
         Some(row) => get(&row, "n")?,
@@ -121,11 +115,11 @@ pub(super) async fn search(
            AND (lower(c.conversation_key) LIKE $3 ESCAPE '\\'
                 OR EXISTS (SELECT 1 FROM agent_messages m WHERE m.conversation_id = c.id AND {matches}))
          ORDER BY c.updated_at DESC, c.id DESC LIMIT $4",
-        visible("c.", 2, scope.include_unowned)
+        visible("c.", 2, &scope)
     );
     let values = vec![
         uuid(scope.tenant_id.as_uuid()),
-        uuid(scope.owner.user_id().as_uuid()),
+        principal(&scope),
         Value::from(like_pattern(query)),
         Value::from(to_i64(limit)),
     ];

@@ -25,6 +25,14 @@ const FORBIDDEN: Answer = Answer {
     status: "403",
     description: "`forbidden`: not a member of the tenant named, or the role does not allow this",
 };
+const KEY_SCOPE: Answer = Answer {
+    status: "403",
+    description: "`forbidden`: not a member of the tenant named, the role does not allow this, or the API key lacks the scope or names another tenant",
+};
+const KEY_RATE_LIMITED: Answer = Answer {
+    status: "429",
+    description: "`rate_limited`: the API key's `rate_limit_per_minute` is reached (or `quota_exceeded` where the operation says so)",
+};
 const TOO_LARGE: Answer = Answer {
     status: "413",
     description: "`payload_too_large`: the body is over MAX_BODY_BYTES",
@@ -87,7 +95,14 @@ fn answers(path: &str, operation: &Value) -> Vec<Answer> {
     if secured {
         answers.push(UNAUTHORIZED);
     }
-    if tenant_scoped {
+    // Routes an API key may use (the `api_key` scheme) also answer for the
+    // key: its scopes and tenant (403) and its rate limit (429).
+    let by_key = operation["security"]
+        .as_array()
+        .is_some_and(|s| s.iter().any(|r| r.get("api_key").is_some()));
+    if by_key {
+        answers.extend([KEY_SCOPE, KEY_RATE_LIMITED]);
+    } else if tenant_scoped {
         answers.push(FORBIDDEN);
     }
     if path.starts_with("/api/v1/") && !STORELESS.contains(&path) {

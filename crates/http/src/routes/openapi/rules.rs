@@ -51,6 +51,9 @@ pub const BLANK_OR_TRIMMED_1_128: &str = concat!(
     "]*$"
 );
 
+/// 1 to 100 characters after trimming (API key names).
+pub const TRIMMED_1_100: &str = trimmed!("98");
+
 /// 1 to 200 characters after trimming (search text).
 pub const TRIMMED_1_200: &str = trimmed!("198");
 
@@ -133,6 +136,20 @@ pub fn apply(doc: &mut Value) {
         "display_name",
         "pattern",
         json!(BLANK_OR_TRIMMED_1_128),
+    );
+    property(
+        doc,
+        "CreateKeyRequest",
+        "name",
+        "pattern",
+        json!(TRIMMED_1_100),
+    );
+    property(
+        doc,
+        "CreateKeyRequest",
+        "expires_at",
+        "pattern",
+        json!(RFC3339),
     );
     parameter(
         doc,

@@ -1,0 +1,4 @@
+DROP INDEX ix_agent_conversations_tenant_key_updated;
+ALTER TABLE agent_conversations DROP COLUMN api_key_id;
+DROP TABLE api_key_usage;
+DROP TABLE api_keys;
