@@ -9,5 +9,6 @@ pub mod limiter;
 pub mod memory;
 pub mod openai;
 pub mod payments;
+pub mod runs;
 pub mod sql;
 pub mod tavily;

@@ -7,6 +7,7 @@ mod billing;
 mod conversations;
 mod lock;
 mod probe;
+mod runs;
 mod scripted_model;
 mod tokens;
 
@@ -14,5 +15,6 @@ pub use accounts::InMemoryAccountStore;
 pub use billing::InMemoryBillingStore;
 pub use conversations::InMemoryConversationStore;
 pub use probe::AlwaysReady;
+pub use runs::InMemoryRunStore;
 pub use scripted_model::{ScriptedChatModel, ScriptedTurn};
 pub use tokens::InMemoryRefreshTokenStore;

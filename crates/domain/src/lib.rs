@@ -13,7 +13,8 @@ pub mod health;
 pub mod ids;
 pub mod limiter;
 pub mod llm;
+pub mod run;
 pub mod search;
 
 pub use error::{FieldError, StoreCause, StoreError};
-pub use ids::{PlanId, SubscriptionId, TenantId, UserId};
+pub use ids::{PlanId, RunId, SubscriptionId, TenantId, UserId};

@@ -8,6 +8,7 @@ use agents_domain::account::{AccountStore, RefreshTokenStore};
 use agents_domain::billing::BillingStore;
 use agents_domain::conversation::ConversationStore;
 use agents_domain::health::HealthProbe;
+use agents_domain::run::RunStore;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
 
@@ -109,6 +110,8 @@ pub struct SqlStores {
     pub billing: Arc<dyn BillingStore>,
     /// Readiness probe (`SELECT 1`).
     pub probe: Arc<dyn HealthProbe>,
+    /// Run rows.
+    pub runs: Arc<dyn RunStore>,
 }
 
 /// Opens a pool on `url` (`sqlite://path`, `sqlite::memory:`, `postgres://...`).
@@ -214,6 +217,7 @@ impl SqlDatabase {
             refresh_tokens: Arc::new(SeaOrmRefreshTokenStore::new(self.db.clone())),
             billing: Arc::new(SeaOrmBillingStore::new(self.db.clone())),
             probe: Arc::new(SqlHealthProbe::new(self.db.clone())),
+            runs: Arc::new(super::SeaOrmRunStore::new(self.db.clone())),
         }
     }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use agents_adapters::memory::{
     InMemoryAccountStore, InMemoryBillingStore, InMemoryConversationStore,
-    InMemoryRefreshTokenStore,
+    InMemoryRefreshTokenStore, InMemoryRunStore,
 };
 use agents_adapters::sql::{PoolOptions, SqlDatabase, connect};
 use agents_domain::account::{
@@ -22,6 +22,7 @@ use agents_domain::conversation::{
     Conversation, ConversationKey, ConversationStore, MessageContent, MessageRole, NewMessage,
     StoredMessage,
 };
+use agents_domain::run::RunStore;
 use agents_domain::{TenantId, UserId};
 use sea_orm::{ConnectionTrait, Statement, Value};
 use time::OffsetDateTime;
@@ -53,6 +54,7 @@ pub struct Fixture {
     pub accounts: Arc<dyn AccountStore>,
     pub tokens: Arc<dyn RefreshTokenStore>,
     pub billing: Arc<dyn BillingStore>,
+    pub runs: Arc<dyn RunStore>,
     guard: Arc<Guard>,
 }
 
@@ -75,6 +77,7 @@ pub async fn fixture(backend: Backend) -> Option<Fixture> {
                 accounts: Arc::new(InMemoryAccountStore::new()),
                 tokens: Arc::new(InMemoryRefreshTokenStore::new()),
                 billing: Arc::new(InMemoryBillingStore::new()),
+                runs: Arc::new(InMemoryRunStore::new()),
                 guard: Arc::new(Guard::Memory(conversations)),
             })
         }
@@ -102,6 +105,7 @@ fn sql_fixture(backend: Backend, db: SqlDatabase, guard: Guard) -> Fixture {
         accounts: stores.accounts,
         tokens: stores.refresh_tokens,
         billing: stores.billing,
+        runs: stores.runs,
         guard: Arc::new(guard),
     }
 }
