@@ -9,6 +9,7 @@ pub mod billing;
 pub mod chat;
 pub mod conversations;
 pub mod health;
+pub mod runs;
 pub mod runtime;
 pub mod tools;
 

@@ -46,6 +46,8 @@ pub struct AppState {
     /// Billing use cases; `None` when `ENABLE_BILLING` is off (the billing
     /// routes are then not mounted and answer 404).
     pub billing: Option<Arc<agents_application::billing::BillingService>>,
+    /// Runs: read, follow, cancel (`None`: the run routes answer 404).
+    pub runs: Option<Arc<agents_application::runs::RunService>>,
     /// Chat requests per minute by plan code (`[plans.X] chat_per_minute`),
     /// applied instead of the global chat rate when billing is on.
     pub chat_plan_limits: Arc<std::collections::BTreeMap<String, u32>>,

@@ -64,7 +64,7 @@ fn as_user(req: test::TestRequest, token: &str) -> test::TestRequest {
 fn sse_events(body: &str) -> Vec<Value> {
     let mut events = Vec::new();
     for frame in body.split("\n\n").filter(|f| !f.trim().is_empty()) {
-        if frame.starts_with(':') {
+        if frame.starts_with(':') || frame.starts_with("retry:") {
             continue;
         }
         let id = frame

@@ -103,6 +103,7 @@ mod scenarios {
                 failed: AtomicBool::new(false),
             }),
             billing: stores.billing.clone(),
+            runs: stores.runs.clone(),
             guard: None,
         };
         let app = test::init_service(build_app(

@@ -1,6 +1,7 @@
 //! Wiring: pick adapters from the settings, build the services, serve.
 
 mod observability;
+mod runs;
 mod secrets;
 mod services;
 mod stores;
@@ -35,17 +36,50 @@ pub enum StartupError {
 
 /// Builds everything and serves until SIGINT/SIGTERM.
 pub fn run(settings: Settings) -> Result<(), StartupError> {
-    actix_web::rt::System::new().block_on(serve(settings))
+    // Runs execute here, not on the HTTP workers, which stop at shutdown
+    // while runs whose clients left may still be going.
+    let runs_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("agents-runs")
+        .enable_all()
+        .build()?;
+    let handle = runs_runtime.handle().clone();
+    let result = actix_web::rt::System::new().block_on(serve(settings, handle));
+    runs_runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
 }
 
-async fn serve(settings: Settings) -> Result<(), StartupError> {
+/// Resolves on SIGTERM or SIGINT.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn serve(settings: Settings, runtime: tokio::runtime::Handle) -> Result<(), StartupError> {
     let stores = stores::open(&settings).await?;
-    let services = build_services(&settings, &stores).await?;
+    let services = build_services(&settings, &stores, Some(runtime)).await?;
     let metrics = observability::metrics_endpoint(stores.database.clone())?;
     let rate_limits = observability::rate_limits(&settings).await?;
     let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
     let address = listener.local_addr()?;
-    tracing::info!(%address, console = %console_url(address), store = %stores.description, limiter = services.limiter_name, "agents-server listening");
+    tracing::info!(%address, console = %console_url(address), store = %stores.description, limiter = services.limiter_name, run_bus = services.run_bus_name, "agents-server listening");
     let http = HttpSettings {
         max_body_bytes: settings.max_body_bytes,
         cors: CorsSettings {
@@ -54,11 +88,27 @@ async fn serve(settings: Settings) -> Result<(), StartupError> {
             headers: settings.allowed_headers.clone(),
         },
         workers: settings.workers,
-        shutdown_timeout_secs: settings.shutdown_timeout,
+        // Streams of runs being drained must outlive the grace.
+        shutdown_timeout_secs: settings
+            .shutdown_timeout
+            .max(services.runs.stream_drain_secs()),
         rate_limits,
         metrics: Some(metrics),
+        handle_signals: false,
     };
-    agents_http::serve(listener, services.state, http)?.await?;
+    let server = agents_http::serve(listener, services.state, http)?;
+    let handle = server.handle();
+    let serving = actix_web::rt::spawn(server);
+    stop_signal().await;
+    tracing::info!("shutdown requested: no new connections; running runs get the grace");
+    // Stop accepting at once; streams stay open while the runs drain.
+    let stopped = handle.stop(true);
+    services.runs.drain().await;
+    stopped.await;
+    match serving.await {
+        Ok(result) => result?,
+        Err(error) => tracing::error!(%error, "the HTTP server task failed"),
+    }
     if let Some(database) = stores.database {
         database.close().await;
     }
@@ -81,7 +131,7 @@ fn console_url(address: std::net::SocketAddr) -> String {
 /// Opens the stores and builds the services without serving (operator commands).
 pub async fn open_services(settings: &Settings) -> Result<(Stores, Services), StartupError> {
     let stores = stores::open(settings).await?;
-    let services = build_services(settings, &stores).await?;
+    let services = build_services(settings, &stores, None).await?;
     Ok((stores, services))
 }
 

@@ -9,6 +9,7 @@ use agents_application::agents::AgentStatusError;
 use agents_application::chat::ChatError;
 use agents_application::conversations::ConversationsError;
 use agents_application::health::ReadinessError;
+use agents_application::runs::RunsError;
 use agents_domain::StoreError;
 
 use super::ApiError;
@@ -160,6 +161,16 @@ impl From<ChatError> for ApiError {
                 "The language model did not answer in time; try again.",
             ),
             ChatError::ServiceUnavailable(cause) => StoreError::unavailable(cause).into(),
+            ChatError::Cancelled => ApiError::new(
+                StatusCode::CONFLICT,
+                "cancelled",
+                "The run was cancelled; the answer so far is stored.",
+            ),
+            ChatError::Interrupted => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "interrupted",
+                "The server restarted during this run; send the message again.",
+            ),
             ChatError::Internal(cause) => ApiError::internal(&cause),
         }
     }
@@ -271,6 +282,16 @@ impl From<WebhookFailure> for ApiError {
                 ApiError::unavailable("Webhooks are not configured on this server.")
             }
             WebhookFailure::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<RunsError> for ApiError {
+    fn from(err: RunsError) -> Self {
+        match err {
+            RunsError::NotFound => ApiError::not_found("Run not found."),
+            RunsError::ServiceUnavailable(cause) => StoreError::unavailable(cause).into(),
+            RunsError::Internal(cause) => ApiError::internal(&cause),
         }
     }
 }

@@ -11,14 +11,17 @@ use std::time::Duration;
 use agents_adapters::auth::{Argon2Hasher, JwtConfig, JwtIssuer, JwtKeys};
 use agents_adapters::limiter::InMemoryRateLimiter;
 use agents_adapters::memory::{
-    InMemoryAccountStore, InMemoryConversationStore, InMemoryRefreshTokenStore, ScriptedChatModel,
+    InMemoryAccountStore, InMemoryConversationStore, InMemoryRefreshTokenStore, InMemoryRunStore,
+    ScriptedChatModel,
 };
+use agents_adapters::runs::InProcessRunBus;
 use agents_adapters::sql::{PoolOptions, SqlStores, connect};
 use agents_application::accounts::{AccountService, AccountSettings};
 use agents_application::agents::{AgentCatalog, AgentService};
 use agents_application::chat::{ChatService, ChatSettings};
 use agents_application::conversations::ConversationService;
 use agents_application::health::HealthService;
+use agents_application::runs::{RunRegistry, RunService, RunSettings, RunTracking};
 use agents_application::runtime::{AgentRuntime, RuntimeSettings};
 use agents_application::tools::{
     CurrentTimeTool, SearchConversationsTool, ToolRegistry, WebSearchTool,
@@ -28,6 +31,7 @@ use agents_domain::clock::SystemClock;
 use agents_domain::conversation::ConversationStore;
 use agents_domain::health::HealthProbe;
 use agents_domain::llm::ChatModel;
+use agents_domain::run::RunStore;
 use agents_http::extract::TrustedProxies;
 use agents_http::{AppInfo, AppState};
 
@@ -65,6 +69,8 @@ pub struct Stores {
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
     /// Plans, subscriptions, usage.
     pub billing: Arc<dyn agents_domain::billing::BillingStore>,
+    /// Run rows.
+    pub runs: Arc<dyn RunStore>,
     /// Keeps a temp dir or a Postgres database alive for the test.
     pub guard: Option<Box<dyn std::any::Any + Send>>,
 }
@@ -75,6 +81,7 @@ pub fn memory_stores() -> Stores {
         accounts: Arc::new(InMemoryAccountStore::new()),
         refresh_tokens: Arc::new(InMemoryRefreshTokenStore::new()),
         billing: Arc::new(agents_adapters::memory::InMemoryBillingStore::new()),
+        runs: Arc::new(InMemoryRunStore::new()),
         guard: None,
     }
 }
@@ -85,6 +92,7 @@ fn from_sql(stores: SqlStores, guard: Box<dyn std::any::Any + Send>) -> Stores {
         accounts: stores.accounts,
         refresh_tokens: stores.refresh_tokens,
         billing: stores.billing,
+        runs: stores.runs,
         guard: Some(guard),
     }
 }
@@ -152,11 +160,25 @@ pub fn state_with_model(
             AgentRuntime::without_model(agents.clone(), tools.clone(), RuntimeSettings::default())
         }
     };
+    let tracking = RunTracking {
+        store: stores.runs.clone(),
+        bus: Arc::new(InProcessRunBus::new()),
+        encoder: Arc::new(agents_http::SseEncoder),
+        registry: Arc::new(RunRegistry::new()),
+        settings: RunSettings::default(),
+        runtime: None,
+    };
     let chat = ChatService::new(
         Arc::new(runtime),
         stores.conversations.clone(),
         Arc::new(SystemClock),
         ChatSettings::default(),
+    )
+    .with_runs(tracking.clone());
+    let runs = RunService::new(
+        tracking,
+        stores.conversations.clone(),
+        Arc::new(SystemClock),
     );
     let accounts = account_service(
         stores,
@@ -184,6 +206,7 @@ pub fn state_with_model(
         conversations: Arc::new(ConversationService::new(stores.conversations.clone())),
         stream_keep_alive: Duration::from_millis(200),
         billing: None,
+        runs: Some(Arc::new(runs)),
         chat_plan_limits: Arc::default(),
     }
 }

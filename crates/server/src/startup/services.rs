@@ -12,6 +12,7 @@ use agents_application::agents::{AgentCatalog, AgentDefinition, AgentService};
 use agents_application::chat::{ChatService, ChatSettings};
 use agents_application::conversations::ConversationService;
 use agents_application::health::HealthService;
+use agents_application::runs::RunService;
 use agents_application::runtime::{AgentRuntime, RuntimeSettings};
 use agents_application::tools::{
     CurrentTimeTool, SearchConversationsTool, ToolRegistry, WebSearchTool,
@@ -37,6 +38,10 @@ pub struct Services {
     pub state: AppState,
     /// `in-process` or `redis`, for the start-up log.
     pub limiter_name: &'static str,
+    /// `in-process` or `redis`: where run events and cancels travel.
+    pub run_bus_name: &'static str,
+    /// This process's runs (drained at shutdown).
+    pub runs: super::runs::RunLifecycle,
 }
 
 fn agent_catalog(settings: &Settings, tools: &ToolRegistry) -> Result<AgentCatalog, StartupError> {
@@ -131,6 +136,7 @@ pub(crate) async fn limiter(
 pub async fn build_services(
     settings: &Settings,
     stores: &Stores,
+    runs_runtime: Option<tokio::runtime::Handle>,
 ) -> Result<Services, StartupError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut tools = ToolRegistry::new();
@@ -164,6 +170,10 @@ pub async fn build_services(
             ..ChatSettings::default()
         },
     );
+    let (tracking, runs, run_bus_name) =
+        super::runs::tracking(settings, stores.runs.clone(), clock.clone(), runs_runtime).await?;
+    let chat = chat.with_runs(tracking.clone());
+    let run_service = RunService::new(tracking, stores.conversations.clone(), clock.clone());
     let billing = billing_service(settings, stores, clock.clone()).await?;
     let chat = match &billing {
         Some(billing) => chat.with_turn_guard(billing_turn_guard(billing)),
@@ -226,6 +236,7 @@ pub async fn build_services(
         conversations: Arc::new(ConversationService::new(stores.conversations.clone())),
         stream_keep_alive: Duration::from_secs(15),
         billing,
+        runs: Some(Arc::new(run_service)),
         chat_plan_limits: Arc::new(
             settings
                 .plans
@@ -237,5 +248,7 @@ pub async fn build_services(
     Ok(Services {
         state,
         limiter_name,
+        run_bus_name,
+        runs,
     })
 }

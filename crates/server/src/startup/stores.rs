@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use agents_adapters::memory::{
     InMemoryAccountStore, InMemoryBillingStore, InMemoryConversationStore,
-    InMemoryRefreshTokenStore,
+    InMemoryRefreshTokenStore, InMemoryRunStore,
 };
 use agents_adapters::sql::{PoolOptions, SqlDatabase, connect};
 use agents_domain::account::{AccountStore, RefreshTokenStore};
 use agents_domain::billing::BillingStore;
 use agents_domain::conversation::ConversationStore;
 use agents_domain::health::HealthProbe;
+use agents_domain::run::RunStore;
 
 use super::StartupError;
 use crate::config::Settings;
@@ -27,6 +28,8 @@ pub struct Stores {
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
     /// Plans, subscriptions, usage, processed webhook events.
     pub billing: Arc<dyn BillingStore>,
+    /// Run rows.
+    pub runs: Arc<dyn RunStore>,
     /// Readiness probe of the database (`None` in memory).
     pub probe: Option<Arc<dyn HealthProbe>>,
     /// For the start-up log line (never contains credentials).
@@ -80,6 +83,7 @@ pub async fn open(settings: &Settings) -> Result<Stores, StartupError> {
             accounts: Arc::new(InMemoryAccountStore::new()),
             refresh_tokens: Arc::new(InMemoryRefreshTokenStore::new()),
             billing: Arc::new(InMemoryBillingStore::new()),
+            runs: Arc::new(InMemoryRunStore::new()),
             probe: None,
             description: "in-memory".into(),
             database: None,
@@ -115,6 +119,7 @@ pub async fn open(settings: &Settings) -> Result<Stores, StartupError> {
         accounts: stores.accounts,
         refresh_tokens: stores.refresh_tokens,
         billing: stores.billing,
+        runs: stores.runs,
         probe: Some(stores.probe),
         description: database.backend_name().to_owned(),
         database: Some(database),
