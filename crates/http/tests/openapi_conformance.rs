@@ -336,6 +336,88 @@ async fn every_operation_answers_as_documented() {
         let (got, answer) = c.call(method.clone(), template, &uri, token, body).await;
         assert_eq!(got, status, "{method} {uri}: {answer}");
     }
+    // Runs: a fresh run's routes, good and bad ids.
+    let (_, reply) = c
+        .call(
+            Method::POST,
+            "/api/v1/chat",
+            "/api/v1/chat",
+            Some(&token),
+            Some(json!({"message": "a run"})),
+        )
+        .await;
+    let id = text(&reply, "run_id");
+    let unknown = uuid::Uuid::new_v4();
+    let run = "/api/v1/chat/runs/{run_id}";
+    let events = "/api/v1/chat/runs/{run_id}/events";
+    let stop = "/api/v1/chat/runs/{run_id}/cancel";
+    for (method, template, uri, status) in [
+        (Method::GET, run, format!("/api/v1/chat/runs/{id}"), 200),
+        (
+            Method::GET,
+            run,
+            "/api/v1/chat/runs/not-a-uuid".to_owned(),
+            422,
+        ),
+        (
+            Method::GET,
+            run,
+            format!("/api/v1/chat/runs/{unknown}"),
+            404,
+        ),
+        (
+            Method::GET,
+            events,
+            format!("/api/v1/chat/runs/{id}/events?after=2"),
+            200,
+        ),
+        (
+            Method::GET,
+            events,
+            format!("/api/v1/chat/runs/{id}/events?after=-1"),
+            422,
+        ),
+        (
+            Method::GET,
+            events,
+            format!("/api/v1/chat/runs/{unknown}/events"),
+            404,
+        ),
+        (
+            Method::POST,
+            stop,
+            format!("/api/v1/chat/runs/{id}/cancel"),
+            202,
+        ),
+        (
+            Method::POST,
+            stop,
+            format!("/api/v1/chat/runs/{unknown}/cancel"),
+            404,
+        ),
+        (
+            Method::POST,
+            stop,
+            "/api/v1/chat/runs/x/cancel".to_owned(),
+            422,
+        ),
+    ] {
+        let (got, answer) = c
+            .call(method.clone(), template, &uri, Some(&token), None)
+            .await;
+        assert_eq!(got, status, "{method} {uri}: {answer}");
+    }
+    let (got, _) = c
+        .call(
+            Method::GET,
+            run,
+            &format!("/api/v1/chat/runs/{id}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(got, 401);
+
     // Requests a JSON body cannot express: no body at all, a raw payload.
     let cancel = "/api/v1/billing/tenants/{tenant_id}/subscription/cancel";
     let bare_cancel = test::TestRequest::post()
