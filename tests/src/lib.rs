@@ -1,6 +1,6 @@
-//! End-to-end test support: builds the `agents-server` binary from the
-//! current source (never a stale one), starts it on a free port with a
-//! clean environment, and stops it with SIGTERM.
+//! End-to-end test support: starts the server binary Cargo built for these
+//! tests on a port it binds itself (`PORT=0`, the address read back from
+//! its output) with a clean environment, and stops it with SIGTERM.
 #![forbid(unsafe_code)]
 
 pub mod chat_client;
@@ -11,69 +11,20 @@ pub mod postgres;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// Builds the server once per test process and returns its path.
-///
-/// `cargo build` is a no-op when nothing changed, so this costs little and
-/// guarantees the binary matches the source under test.
+/// The server binary Cargo built for this package's tests and benches
+/// (`agents-e2e-server`, next to the bench binary and one level above the
+/// test binaries): never a stale one, and no nested `cargo build`.
 pub fn server_binary() -> PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY
-        .get_or_init(|| {
-            let cargo = option_env!("CARGO").unwrap_or("cargo");
-            let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
-            let mut command = Command::new(cargo);
-            // Cargo gives this test its package's variables (CARGO_PKG_NAME,
-            // CARGO_MANIFEST_DIR, ...). Build scripts that watch them (ring's
-            // do) would see other values than in the `cargo test` that built
-            // us, rerun, and make each of the two builds redo the other's work.
-            for (name, _) in std::env::vars_os() {
-                let name = name.to_string_lossy();
-                if [
-                    "CARGO_PKG_",
-                    "CARGO_MANIFEST_",
-                    "CARGO_CRATE_",
-                    "CARGO_BIN_",
-                    "CARGO_PRIMARY_",
-                    "CARGO_TARGET_TMPDIR",
-                ]
-                .iter()
-                .any(|prefix| name.starts_with(prefix))
-                {
-                    command.env_remove(name.as_ref());
-                }
-            }
-            let status = command
-                .args([
-                    "build",
-                    "--quiet",
-                    "-p",
-                    "agents-server",
-                    "--bin",
-                    "agents-server",
-                    "--manifest-path",
-                    manifest,
-                ])
-                .status()
-                .unwrap_or_else(|e| panic!("could not run cargo build: {e}"));
-            assert!(status.success(), "cargo build of agents-server failed");
-            // The test binary lives in <target>/<profile>/deps/; the server in <target>/<profile>/.
-            let exe = std::env::current_exe().unwrap_or_else(|e| panic!("no current exe: {e}"));
-            let profile_dir = exe
-                .parent()
-                .and_then(|deps| deps.parent())
-                .unwrap_or_else(|| panic!("unexpected test binary location {}", exe.display()));
-            let binary = profile_dir.join("agents-server");
-            assert!(
-                binary.is_file(),
-                "server binary not found at {}",
-                binary.display()
-            );
-            binary
-        })
-        .clone()
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("no current exe: {e}"));
+    let name = format!("agents-e2e-server{}", std::env::consts::EXE_SUFFIX);
+    exe.ancestors()
+        .skip(1)
+        .take(2)
+        .map(|dir| dir.join(&name))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| panic!("{name} not found near {}", exe.display()))
 }
 
 /// A free TCP port on 127.0.0.1.
@@ -104,7 +55,6 @@ impl TestServer {
     /// Like [`TestServer::start`], in a given data directory (shared with an
     /// operator command, say). The server's log goes to `server.log` there.
     pub fn start_in(data_dir: tempfile::TempDir, envs: &[(&str, &str)]) -> Self {
-        let port = free_port();
         let log = std::fs::File::create(data_dir.path().join("server.log"))
             .unwrap_or_else(|e| panic!("log file: {e}"));
         let mut command = Command::new(server_binary());
@@ -112,7 +62,7 @@ impl TestServer {
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOST", "127.0.0.1")
-            .env("PORT", port.to_string())
+            .env("PORT", "0")
             .env("DATA_DIR", data_dir.path())
             .env("LOG_FORMAT", "json")
             .env("WORKERS", "2")
@@ -120,7 +70,7 @@ impl TestServer {
             .env("RATE_LIMIT_ANON_PER_MINUTE", "0")
             .current_dir(data_dir.path())
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(if std::env::var_os("E2E_SERVER_LOGS").is_some() {
                 Stdio::inherit()
             } else {
@@ -135,12 +85,13 @@ impl TestServer {
         for (key, value) in envs {
             command.env(key, value);
         }
-        let child = command
+        let mut child = command
             .spawn()
             .unwrap_or_else(|e| panic!("could not start agents-server: {e}"));
+        let address = listening_address(&mut child, Duration::from_secs(60));
         let mut server = Self {
             child,
-            base_url: format!("http://127.0.0.1:{port}"),
+            base_url: format!("http://{address}"),
             data_dir,
         };
         server.wait_healthy(Duration::from_secs(60));
@@ -192,6 +143,42 @@ impl TestServer {
                     let _ = self.child.kill();
                     panic!("agents-server did not exit within {within:?} of SIGTERM");
                 }
+            }
+        }
+    }
+}
+
+/// The address the child reports on stdout once bound (`listening on
+/// ADDR`); stdout is drained afterwards so the child never blocks on it.
+fn listening_address(child: &mut Child, within: Duration) -> String {
+    use std::io::BufRead;
+    let stdout = child
+        .stdout
+        .take()
+        .unwrap_or_else(|| panic!("the server's stdout is not piped"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        for line in lines.by_ref().map_while(Result::ok) {
+            if let Some(address) = line.strip_prefix("listening on ") {
+                let _ = tx.send(address.to_owned());
+                break;
+            }
+        }
+        lines.for_each(drop);
+    });
+    let deadline = Instant::now() + within;
+    loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(address) => return address,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("agents-server exited before listening: {status}");
+                }
+            }
+            Err(_) => {
+                let _ = child.kill();
+                panic!("agents-server did not report its address within {within:?}");
             }
         }
     }

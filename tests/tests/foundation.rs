@@ -6,6 +6,15 @@ use std::time::Duration;
 use agents_e2e::{TestServer, run_to_exit};
 use serde_json::Value;
 
+#[test]
+fn the_tests_run_the_server_cargo_built_for_this_package() {
+    let canonical = |p: std::path::PathBuf| p.canonicalize().expect("the binary exists");
+    assert_eq!(
+        canonical(agents_e2e::server_binary()),
+        canonical(env!("CARGO_BIN_EXE_agents-e2e-server").into())
+    );
+}
+
 #[tokio::test]
 async fn server_answers_health_with_headers_and_errors_with_the_envelope() {
     let server = TestServer::start(&[]);

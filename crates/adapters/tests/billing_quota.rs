@@ -1,5 +1,5 @@
 //! Plan limits on chat: the billing turn guard in front of the real chat
-//! use case (in-memory stores, echo model). A `hard_limit = 3` lets exactly
+//! use case, as the composition root wires it (in-memory stores, echo model). A `hard_limit = 3` lets exactly
 //! three chats through, sequentially and under 10 concurrent requests; a
 //! failed model call gives its unit back; usage is recorded per turn.
 
@@ -8,22 +8,15 @@ use std::sync::Arc;
 use agents_adapters::memory::{
     InMemoryBillingStore, InMemoryConversationStore, ScriptedChatModel, ScriptedTurn,
 };
-use agents_adapters::payments::LocalGateway;
-use agents_application::agents::AgentCatalog;
-use agents_application::billing::{
-    BillingService, BillingSettings, BillingTurnGuard, PlanConfig, calendar_month,
-};
-use agents_application::chat::{ChatError, ChatRequest, ChatService, ChatSettings};
-use agents_application::runtime::{AgentRuntime, RuntimeSettings};
-use agents_application::tools::{
-    CurrentTimeTool, SearchConversationsTool, ToolRegistry, WebSearchTool,
-};
+use agents_application::billing::{PlanConfig, calendar_month};
+use agents_application::chat::{ChatError, ChatRequest, ChatService};
 use agents_domain::billing::{BillingStore, PlanFeature};
-use agents_domain::clock::SystemClock;
 use agents_domain::conversation::{ConversationScope, ConversationStore};
 use agents_domain::llm::{ChatModel, LlmError};
 use agents_domain::search::MockWebSearch;
 use agents_domain::{TenantId, UserId};
+use agents_server::config::{Secret, Settings};
+use agents_server::{App, Stores};
 
 struct Setup {
     chat: Arc<ChatService>,
@@ -33,14 +26,25 @@ struct Setup {
 
 async fn setup(model: Arc<dyn ChatModel>, plan: &str, messages_limit: Option<i64>) -> Setup {
     let billing = Arc::new(InMemoryBillingStore::new());
-    let service = BillingService::new(
-        billing.clone(),
-        Arc::new(LocalGateway::new(Arc::new(SystemClock))),
-        Arc::new(SystemClock),
-        BillingSettings {
-            default_plan: plan.into(),
-        },
-    );
+    let conversations = Arc::new(InMemoryConversationStore::new());
+    let stores = Stores {
+        conversations: conversations.clone(),
+        billing: billing.clone(),
+        ..Stores::in_memory()
+    };
+    let settings = Settings {
+        enable_billing: true,
+        default_plan: plan.into(),
+        secret_key: Some(Secret::new("billing-quota-tests-secret-0123456789")),
+        ..Settings::default()
+    };
+    let app = App::builder(&settings)
+        .stores(stores)
+        .chat_model(Some(model))
+        .web_search(Arc::new(MockWebSearch::new()))
+        .build()
+        .await
+        .expect("the app builds");
     let limits = PlanConfig {
         code: plan.into(),
         stripe_price_id: None,
@@ -53,33 +57,10 @@ async fn setup(model: Arc<dyn ChatModel>, plan: &str, messages_limit: Option<i64
             is_metered: false,
         }],
     };
+    let service = app.state.billing.clone().expect("billing is on");
     service.sync_plans(vec![limits]).await.expect("plans sync");
-    let conversations = Arc::new(InMemoryConversationStore::new());
-    let mut tools = ToolRegistry::new();
-    tools
-        .register(Arc::new(CurrentTimeTool::new(Arc::new(SystemClock))))
-        .register(Arc::new(SearchConversationsTool::new(
-            conversations.clone(),
-        )))
-        .register(Arc::new(WebSearchTool::new(Some(Arc::new(
-            MockWebSearch::new(),
-        )))));
-    let catalog = AgentCatalog::new(vec![], &tools.names()).expect("built-in agents are valid");
-    let runtime = AgentRuntime::new(
-        model,
-        Arc::new(catalog),
-        Arc::new(tools),
-        RuntimeSettings::default(),
-    );
-    let chat = ChatService::new(
-        Arc::new(runtime),
-        conversations.clone(),
-        Arc::new(SystemClock),
-        ChatSettings::default(),
-    )
-    .with_turn_guard(Arc::new(BillingTurnGuard::new(Arc::new(service))));
     Setup {
-        chat: Arc::new(chat),
+        chat: app.state.chat,
         billing,
         conversations,
     }

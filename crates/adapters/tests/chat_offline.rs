@@ -4,35 +4,32 @@
 use std::sync::Arc;
 
 use agents_adapters::memory::{InMemoryConversationStore, ScriptedChatModel};
-use agents_application::agents::AgentCatalog;
-use agents_application::chat::{ChatEvent, ChatRequest, ChatService, ChatSettings};
-use agents_application::runtime::{AgentRuntime, RuntimeSettings};
-use agents_application::tools::{
-    CurrentTimeTool, SearchConversationsTool, ToolRegistry, WebSearchTool,
-};
-use agents_domain::clock::SystemClock;
+use agents_application::chat::{ChatEvent, ChatRequest, ChatService};
 use agents_domain::conversation::{ConversationScope, ConversationStore};
 use agents_domain::{TenantId, UserId};
+use agents_server::config::{Secret, Settings};
+use agents_server::{App, Stores};
 
-fn service(model: Arc<ScriptedChatModel>, store: Arc<InMemoryConversationStore>) -> ChatService {
-    let mut tools = ToolRegistry::new();
-    tools
-        .register(Arc::new(CurrentTimeTool::new(Arc::new(SystemClock))))
-        .register(Arc::new(SearchConversationsTool::new(store.clone())))
-        .register(Arc::new(WebSearchTool::new(None)));
-    let catalog = AgentCatalog::new(vec![], &tools.names()).expect("built-in agents are valid");
-    let runtime = AgentRuntime::new(
-        model,
-        Arc::new(catalog),
-        Arc::new(tools),
-        RuntimeSettings::default(),
-    );
-    ChatService::new(
-        Arc::new(runtime),
-        store,
-        Arc::new(SystemClock),
-        ChatSettings::default(),
-    )
+/// The chat use case as the composition root wires it, over `store`.
+async fn service(
+    model: Arc<ScriptedChatModel>,
+    store: Arc<InMemoryConversationStore>,
+) -> Arc<ChatService> {
+    let stores = Stores {
+        conversations: store,
+        ..Stores::in_memory()
+    };
+    let settings = Settings {
+        secret_key: Some(Secret::new("chat-offline-tests-secret-0123456789")),
+        ..Settings::default()
+    };
+    let app = App::builder(&settings)
+        .stores(stores)
+        .chat_model(Some(model))
+        .build()
+        .await
+        .expect("the app builds");
+    app.state.chat
 }
 
 fn ask(message: &str, conversation_id: Option<String>) -> ChatRequest {
@@ -47,7 +44,7 @@ fn ask(message: &str, conversation_id: Option<String>) -> ChatRequest {
 async fn an_echo_conversation_with_a_handoff_a_tool_and_history() {
     let model = Arc::new(ScriptedChatModel::echo());
     let store = Arc::new(InMemoryConversationStore::new());
-    let chat = service(model.clone(), store.clone());
+    let chat = service(model.clone(), store.clone()).await;
     let scope = ConversationScope {
         tenant_id: TenantId::new(),
         user_id: UserId::new(),

@@ -1,6 +1,7 @@
-//! Embedding the agents engine in another Rust program, without actix or a
-//! database: an agent with a tool of its own over in-memory stores, one
-//! streamed turn printed as it arrives.
+//! Embedding the agents engine in another Rust program, without serving
+//! HTTP or a database: the composition root (`agents_server::App`) builds
+//! the services from settings, with an agent and a tool of our own over
+//! in-memory stores; one streamed turn printed as it arrives.
 //!
 //! ```text
 //! cargo run -p agents-application --example embedded_agent
@@ -16,19 +17,13 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use agents_adapters::memory::{InMemoryConversationStore, ScriptedChatModel};
-use agents_adapters::openai::{OpenAiChatModel, OpenAiSettings};
-use agents_application::agents::{AgentCatalog, AgentDefinition};
-use agents_application::chat::{ChatEvent, ChatRequest, ChatService, ChatSettings};
-use agents_application::runtime::{AgentRuntime, RuntimeSettings};
-use agents_application::tools::{
-    CurrentTimeTool, SearchConversationsTool, Tool, ToolContext, ToolError, ToolRegistry,
-    WebSearchTool,
-};
-use agents_domain::clock::{Clock, SystemClock};
-use agents_domain::conversation::{ConversationScope, ConversationStore};
+use agents_adapters::memory::ScriptedChatModel;
+use agents_application::chat::{ChatEvent, ChatRequest};
+use agents_application::tools::{Tool, ToolContext, ToolError};
+use agents_domain::conversation::ConversationScope;
 use agents_domain::ids::{TenantId, UserId};
-use agents_domain::llm::ChatModel;
+use agents_server::App;
+use agents_server::config::{AgentSettings, Secret, Settings};
 use async_trait::async_trait;
 
 /// Our own tool: rolls a die with the requested number of sides.
@@ -71,57 +66,54 @@ impl Tool for RollDice {
     }
 }
 
-/// OpenAI when a key is set, else the offline echo model.
-fn model() -> Result<(Arc<dyn ChatModel>, String), Box<dyn std::error::Error>> {
-    match std::env::var("OPENAI_API_KEY") {
-        Ok(key) if !key.is_empty() => {
-            let base = std::env::var("OPENAI_BASE_URL")
-                .unwrap_or_else(|_| "https://api.openai.com/v1".into());
-            let name = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4o-mini".into());
-            let model = OpenAiChatModel::new(OpenAiSettings::new(base, key))?;
-            Ok((Arc::new(model), name))
+/// The settings of this embedding: OpenAI when a key is set (else the
+/// offline echo model), in-memory stores, and our game master agent.
+fn settings() -> Settings {
+    let mut settings = Settings {
+        use_in_memory_repo: true,
+        // Signs access tokens, which this embedding never issues.
+        secret_key: Some(Secret::new("embedded-agent-example-key-0123456789")),
+        ..Settings::default()
+    };
+    if let Ok(key) = std::env::var("OPENAI_API_KEY").map(|k| k.trim().to_owned())
+        && !key.is_empty()
+    {
+        settings.openai_api_key = Some(Secret::new(key));
+        if let Ok(base) = std::env::var("OPENAI_BASE_URL") {
+            settings.openai_base_url = base;
         }
-        _ => {
-            eprintln!("(OPENAI_API_KEY is not set: using the offline echo model)");
-            Ok((Arc::new(ScriptedChatModel::echo()), "echo".into()))
+        if let Ok(model) = std::env::var("OPENAI_MODEL") {
+            settings.openai_model = model;
         }
     }
+    settings.agents.insert(
+        "game_master".into(),
+        AgentSettings {
+            description: "Runs tabletop games and rolls dice.".into(),
+            instructions: "You run tabletop games. Use roll_dice for every roll; never invent one."
+                .into(),
+            model: None,
+            tools: vec!["roll_dice".into()],
+            handoffs: vec![],
+        },
+    );
+    settings
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store: Arc<dyn ConversationStore> = Arc::new(InMemoryConversationStore::new());
-
-    // The built-in agents name the built-in tools, so they are registered too.
-    let mut tools = ToolRegistry::new();
-    tools
-        .register(Arc::new(CurrentTimeTool::new(clock.clone())))
-        .register(Arc::new(SearchConversationsTool::new(store.clone())))
-        .register(Arc::new(WebSearchTool::new(None)))
-        .register(Arc::new(RollDice));
-    let game_master = AgentDefinition {
-        name: "game_master".into(),
-        description: "Runs tabletop games and rolls dice.".into(),
-        instructions: "You run tabletop games. Use roll_dice for every roll; never invent one."
-            .into(),
-        model: None,
-        tools: vec!["roll_dice".into()],
-        handoffs: vec![],
-    };
-    let catalog = AgentCatalog::new(vec![game_master], &tools.names())?;
-
-    let (model, model_name) = model()?;
-    let runtime = AgentRuntime::new(
-        model,
-        Arc::new(catalog),
-        Arc::new(tools),
-        RuntimeSettings {
-            default_model: model_name,
-            ..RuntimeSettings::default()
-        },
-    );
-    let chat = ChatService::new(Arc::new(runtime), store, clock, ChatSettings::default());
+    let mut settings = settings();
+    let offline = settings.openai_api_key.is_none();
+    if offline {
+        eprintln!("(OPENAI_API_KEY is not set: using the offline echo model)");
+        settings.openai_model = "echo".into();
+    }
+    // The composition root the server uses, with our tool registered.
+    let mut builder = App::builder(&settings).tool(Arc::new(RollDice));
+    if offline {
+        builder = builder.chat_model(Some(Arc::new(ScriptedChatModel::echo())));
+    }
+    let chat = builder.build().await?.state.chat;
 
     let message = std::env::args()
         .nth(1)

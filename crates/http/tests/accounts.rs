@@ -119,7 +119,7 @@ mod scenarios {
 
     pub async fn register_login_me(stores: Stores) {
         let app = test::init_service(build_app(
-            support::state_on(&stores, None),
+            support::state_on(&stores, None).await,
             HttpSettings::default(),
         ))
         .await;
@@ -185,7 +185,7 @@ mod scenarios {
 
     pub async fn wrong_password_and_unknown_user_look_the_same_then_throttle(stores: Stores) {
         let app = test::init_service(build_app(
-            support::state_on(&stores, None),
+            support::state_on(&stores, None).await,
             HttpSettings::default(),
         ))
         .await;
@@ -240,7 +240,7 @@ mod scenarios {
 
     pub async fn refresh_rotates_and_reuse_revokes_the_family(stores: Stores) {
         let app = test::init_service(build_app(
-            support::state_on(&stores, None),
+            support::state_on(&stores, None).await,
             HttpSettings::default(),
         ))
         .await;
@@ -318,7 +318,7 @@ mod scenarios {
 
     pub async fn bad_tokens_are_401(stores: Stores) {
         let app = test::init_service(build_app(
-            support::state_on(&stores, None),
+            support::state_on(&stores, None).await,
             HttpSettings::default(),
         ))
         .await;
@@ -376,7 +376,7 @@ mod scenarios {
 
     pub async fn tenants_members_and_roles(stores: Stores) {
         let app = test::init_service(build_app(
-            support::state_on(&stores, None),
+            support::state_on(&stores, None).await,
             HttpSettings::default(),
         ))
         .await;
@@ -549,7 +549,7 @@ mod scenarios {
     }
 
     pub async fn concurrent_registrations_create_one_user(stores: Stores) {
-        let state = support::state_on(&stores, None);
+        let state = support::state_on(&stores, None).await;
         let app = test::init_service(build_app(state, HttpSettings::default())).await;
         let requests = (0..20).map(|i| {
             post("/api/v1/auth/register", json!({"username": "racer", "email": format!("racer{i}@example.com"), "password": "correct horse"}))

@@ -11,34 +11,23 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::test;
-use agents_adapters::payments::{LocalGateway, StripeWebhookVerifier};
-use agents_application::billing::{BillingService, BillingSettings, BillingTurnGuard, PlanConfig};
+use agents_adapters::payments::StripeWebhookVerifier;
+use agents_application::billing::PlanConfig;
 use agents_domain::billing::PlanFeature;
-use agents_domain::clock::SystemClock;
 use agents_http::{AppState, HttpSettings, build_app};
 use serde_json::json;
 use support::api::{assert_error, call, req, user};
 
 const WEBHOOK_SECRET: &str = "whsec_http_tests";
 
-fn billing_state(stores: &support::Stores) -> AppState {
-    let mut state = support::state_on(stores, None);
-    let clock = Arc::new(SystemClock);
-    let service = BillingService::new(
-        stores.billing.clone(),
-        Arc::new(LocalGateway::new(clock.clone())),
-        clock,
-        BillingSettings::default(),
-    )
-    .with_webhooks(Arc::new(StripeWebhookVerifier::new(WEBHOOK_SECRET)));
-    state.billing = Some(Arc::new(service));
-    state
+async fn billing_state(stores: &support::Stores) -> AppState {
+    support::billing_state_signed(stores, WEBHOOK_SECRET).await
 }
 
 /// The billing state with chat behind the billing turn guard and a
 /// `starter` plan limited to `limit` messages per period.
 async fn guarded_state(stores: &support::Stores, limit: i64) -> AppState {
-    let mut state = billing_state(stores);
+    let state = billing_state(stores).await;
     let billing = state.billing.clone().expect("billing on");
     let plan = PlanConfig {
         code: "starter".into(),
@@ -53,8 +42,6 @@ async fn guarded_state(stores: &support::Stores, limit: i64) -> AppState {
         }],
     };
     billing.sync_plans(vec![plan]).await.expect("plans sync");
-    let guard = Arc::new(BillingTurnGuard::new(billing));
-    state.chat = Arc::new(state.chat.as_ref().clone().with_turn_guard(guard));
     state
 }
 
@@ -75,7 +62,7 @@ mod scenarios {
 
     pub async fn routes_are_404_when_billing_is_off(stores: Stores) {
         let app = test::init_service(build_app(
-            support::state_on(&stores, None),
+            support::state_on(&stores, None).await,
             HttpSettings::default(),
         ))
         .await;
@@ -95,8 +82,11 @@ mod scenarios {
     }
 
     pub async fn plans_are_public_with_features(stores: Stores) {
-        let app =
-            test::init_service(build_app(billing_state(&stores), HttpSettings::default())).await;
+        let app = test::init_service(build_app(
+            billing_state(&stores).await,
+            HttpSettings::default(),
+        ))
+        .await;
         let plans = call(&app, req("GET", "/api/v1/billing/plans", None, None)).await;
         assert_eq!(plans.status, StatusCode::OK, "{}", plans.body);
         let codes: Vec<_> = plans
@@ -122,8 +112,11 @@ mod scenarios {
     }
 
     pub async fn subscription_lifecycle_with_every_role(stores: Stores) {
-        let app =
-            test::init_service(build_app(billing_state(&stores), HttpSettings::default())).await;
+        let app = test::init_service(build_app(
+            billing_state(&stores).await,
+            HttpSettings::default(),
+        ))
+        .await;
         let (owner, tenant, _) = user(&app, "bill_owner").await;
         let (admin, _, _) = user(&app, "bill_admin").await;
         let (viewer, _, _) = user(&app, "bill_viewer").await;
@@ -276,8 +269,11 @@ mod scenarios {
     }
 
     pub async fn usage_counts_once_per_key_and_totals_per_feature(stores: Stores) {
-        let app =
-            test::init_service(build_app(billing_state(&stores), HttpSettings::default())).await;
+        let app = test::init_service(build_app(
+            billing_state(&stores).await,
+            HttpSettings::default(),
+        ))
+        .await;
         let (owner, tenant, _) = user(&app, "use_owner").await;
         let (viewer, _, _) = user(&app, "use_viewer").await;
         add_member(&app, &owner, &tenant, "use_viewer", "viewer").await;
@@ -348,8 +344,11 @@ mod scenarios {
     pub async fn stripe_webhooks_are_verified_applied_once_and_unknown_types_ignored(
         stores: Stores,
     ) {
-        let app =
-            test::init_service(build_app(billing_state(&stores), HttpSettings::default())).await;
+        let app = test::init_service(build_app(
+            billing_state(&stores).await,
+            HttpSettings::default(),
+        ))
+        .await;
         let (owner, tenant, _) = user(&app, "hook_owner").await;
         let uri = format!("/api/v1/billing/tenants/{tenant}/subscription");
         let created = call(
@@ -602,7 +601,7 @@ async fn a_plan_sets_its_tenants_chat_rate() {
     use agents_adapters::limiter::InMemoryRateLimiter;
     use agents_http::ratelimit::{RateLimitPolicy, RateLimits};
     let stores = support::memory_stores();
-    let mut state = billing_state(&stores);
+    let mut state = billing_state(&stores).await;
     state.chat_plan_limits = Arc::new([("starter".to_owned(), 1)].into_iter().collect());
     let settings = HttpSettings {
         rate_limits: RateLimitPolicy::new(

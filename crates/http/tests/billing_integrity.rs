@@ -12,10 +12,9 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::test;
 use agents_adapters::memory::{ScriptedChatModel, ScriptedTurn};
-use agents_adapters::payments::{LocalGateway, StripeWebhookVerifier};
-use agents_application::billing::{BillingService, BillingSettings, BillingTurnGuard, PlanConfig};
+use agents_adapters::payments::StripeWebhookVerifier;
+use agents_application::billing::PlanConfig;
 use agents_domain::billing::PlanFeature;
-use agents_domain::clock::SystemClock;
 use agents_domain::llm::{ChatModel, TokenUsage};
 use agents_http::{AppState, HttpSettings, build_app};
 use serde_json::json;
@@ -41,15 +40,9 @@ async fn billing_app_state(
     webhook_secret: &str,
     plans: Vec<(&str, Vec<PlanFeature>)>,
 ) -> AppState {
-    let mut state = support::state_with_model(stores, None, Some(model));
-    let clock = Arc::new(SystemClock);
-    let billing = BillingService::new(
-        stores.billing.clone(),
-        Arc::new(LocalGateway::new(clock.clone())),
-        clock,
-        BillingSettings::default(),
-    )
-    .with_webhooks(Arc::new(StripeWebhookVerifier::new(webhook_secret)));
+    let settings = support::billing_settings(webhook_secret);
+    let state = support::app_with(&settings, stores, Some(model)).await;
+    let billing = state.billing.clone().expect("billing on");
     let configs = plans
         .into_iter()
         .map(|(code, features)| PlanConfig {
@@ -59,10 +52,6 @@ async fn billing_app_state(
         })
         .collect();
     billing.sync_plans(configs).await.expect("plans sync");
-    let billing = Arc::new(billing);
-    let guard = Arc::new(BillingTurnGuard::new(billing.clone()));
-    state.chat = Arc::new(state.chat.as_ref().clone().with_turn_guard(guard));
-    state.billing = Some(billing);
     state
 }
 

@@ -94,7 +94,7 @@ mod scenarios {
 
     pub async fn chat_continue_list_search_get_delete(stores: Stores) {
         let app = test::init_service(build_app(
-            support::state_on(&stores, None),
+            support::state_on(&stores, None).await,
             HttpSettings::default(),
         ))
         .await;
@@ -259,7 +259,7 @@ mod scenarios {
 
     pub async fn another_tenant_sees_nothing_and_changes_nothing(stores: Stores) {
         let app = test::init_service(build_app(
-            support::state_on(&stores, None),
+            support::state_on(&stores, None).await,
             HttpSettings::default(),
         ))
         .await;
@@ -355,7 +355,7 @@ mod scenarios {
 
     pub async fn stream_sends_typed_events_and_one_terminal_event(stores: Stores) {
         let app = test::init_service(build_app(
-            support::state_on(&stores, None),
+            support::state_on(&stores, None).await,
             HttpSettings::default(),
         ))
         .await;
@@ -440,7 +440,7 @@ on_every_store!(
 async fn without_a_model_chat_is_503_and_stores_nothing() {
     let stores = support::memory_stores();
     let app = test::init_service(build_app(
-        support::state_with_model(&stores, None, None),
+        support::state_with_model(&stores, None, None).await,
         HttpSettings::default(),
     ))
     .await;
@@ -482,7 +482,7 @@ async fn a_provider_error_is_502_and_the_user_message_is_kept() {
         retry_after: None,
     })]);
     let app = test::init_service(build_app(
-        support::state_with_model(&stores, None, Some(Arc::new(model))),
+        support::state_with_model(&stores, None, Some(Arc::new(model))).await,
         HttpSettings::default(),
     ))
     .await;
@@ -517,7 +517,7 @@ async fn a_stream_error_ends_with_one_error_event() {
     let stores = support::memory_stores();
     let model = ScriptedChatModel::new([ScriptedTurn::fail(LlmError::Timeout)]);
     let app = test::init_service(build_app(
-        support::state_with_model(&stores, None, Some(Arc::new(model))),
+        support::state_with_model(&stores, None, Some(Arc::new(model))).await,
         HttpSettings::default(),
     ))
     .await;
@@ -541,7 +541,7 @@ async fn keep_alive_comments_flow_while_the_model_is_silent() {
     let model = ScriptedChatModel::new([ScriptedTurn::text("slow answer")])
         .with_delay(Duration::from_millis(450));
     let app = test::init_service(build_app(
-        support::state_with_model(&stores, None, Some(Arc::new(model))),
+        support::state_with_model(&stores, None, Some(Arc::new(model))).await,
         HttpSettings::default(),
     ))
     .await;
@@ -564,7 +564,7 @@ async fn keep_alive_comments_flow_while_the_model_is_silent() {
 async fn invalid_chat_input_is_422() {
     let stores = support::memory_stores();
     let app = test::init_service(build_app(
-        support::state_on(&stores, None),
+        support::state_on(&stores, None).await,
         HttpSettings::default(),
     ))
     .await;
@@ -611,7 +611,7 @@ async fn a_tenant_over_its_chat_rate_is_429_and_nothing_is_stored() {
         ),
         ..HttpSettings::default()
     };
-    let app = test::init_service(build_app(support::state_on(&stores, None), settings)).await;
+    let app = test::init_service(build_app(support::state_on(&stores, None).await, settings)).await;
     let alice = token(&app, "alice").await;
     let bob = token(&app, "bob").await;
     for i in 0..2 {

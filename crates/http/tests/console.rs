@@ -46,7 +46,7 @@ fn assert_secure<B>(res: &actix_web::dev::ServiceResponse<B>, what: &str) {
 
 #[actix_web::test]
 async fn every_console_response_carries_the_security_headers() {
-    let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
+    let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
     let assets = assets_path();
     let mut requests: Vec<(Method, String)> = vec![
         (Method::GET, "/app".into()),
@@ -90,7 +90,7 @@ async fn every_console_response_carries_the_security_headers() {
 
 #[actix_web::test]
 async fn the_page_is_revalidated_and_the_assets_are_immutable_under_a_content_hash() {
-    let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
+    let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
     let assets = assets_path();
     let hash = assets.trim_start_matches("/app/assets/");
     assert_eq!(hash.len(), 16, "{assets}");
@@ -153,7 +153,7 @@ async fn the_page_is_revalidated_and_the_assets_are_immutable_under_a_content_ha
 
 #[actix_web::test]
 async fn assets_are_sent_gzipped_to_clients_that_accept_it() {
-    let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
+    let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
     let uri = format!("{}/app.js", assets_path());
     let req = test::TestRequest::get()
         .uri(&uri)
@@ -170,7 +170,7 @@ async fn assets_are_sent_gzipped_to_clients_that_accept_it() {
 
 #[actix_web::test]
 async fn a_browser_asking_for_the_root_is_sent_to_the_console_and_api_clients_keep_json() {
-    let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
+    let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
     let req = test::TestRequest::get()
         .uri("/")
         .insert_header(("accept", BROWSER_ACCEPT))

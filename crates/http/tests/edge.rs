@@ -41,7 +41,7 @@ where
 
 #[actix_web::test]
 async fn a_malformed_tenant_header_is_answered_like_an_unknown_tenant() {
-    let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
+    let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
     let token = token_for(&app, "erin").await;
     let conversations = |value: HeaderValue, token: &str| {
         test::TestRequest::get()
@@ -94,7 +94,7 @@ async fn a_malformed_tenant_header_is_answered_like_an_unknown_tenant() {
 
 #[actix_web::test]
 async fn a_path_tenant_that_names_nothing_never_falls_back_to_the_default_one() {
-    let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
+    let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
     let token = token_for(&app, "frank").await;
     for path in ["%20", "a%20b", "%E2%9C%93"] {
         let req = test::TestRequest::get()
@@ -113,7 +113,7 @@ async fn a_path_tenant_that_names_nothing_never_falls_back_to_the_default_one() 
 
 #[actix_web::test]
 async fn forged_forwarded_for_lines_cannot_pick_the_client_address() {
-    let mut state = support::state();
+    let mut state = support::state().await;
     state.trusted_proxies = TrustedProxies(vec!["10.0.0.0/8".parse().expect("cidr")]);
     let settings = HttpSettings {
         rate_limits: RateLimitPolicy::new(

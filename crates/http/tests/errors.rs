@@ -36,7 +36,7 @@ async fn assert_envelope<B: actix_web::body::MessageBody>(
 
 #[actix_web::test]
 async fn unknown_route_is_404_envelope() {
-    let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
+    let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
     let res = test::call_service(
         &app,
         test::TestRequest::get().uri("/nope/at/all").to_request(),
@@ -47,7 +47,7 @@ async fn unknown_route_is_404_envelope() {
 
 #[actix_web::test]
 async fn wrong_method_is_405_envelope_with_allow() {
-    let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
+    let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
     let res = test::call_service(
         &app,
         test::TestRequest::delete()

@@ -110,7 +110,7 @@ fn post_json(uri: &str, token: &str, body: Value) -> Request {
 #[actix_web::test]
 async fn body_fields_are_named_by_their_path_one_entry_each() {
     let stores = support::memory_stores();
-    let state = support::with_billing(support::state_on(&stores, None), &stores);
+    let state = support::billing_state(&stores).await;
     let app = test::init_service(build_app(state, HttpSettings::default())).await;
     let token = token(&app).await;
 
@@ -203,7 +203,7 @@ async fn body_fields_are_named_by_their_path_one_entry_each() {
 
 #[actix_web::test]
 async fn a_chat_context_must_be_an_object_when_present() {
-    let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
+    let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
     let token = token(&app).await;
     for context in [json!("text"), json!([1]), json!(3)] {
         let reply = call(
@@ -233,7 +233,7 @@ async fn a_chat_context_must_be_an_object_when_present() {
 
 #[actix_web::test]
 async fn query_parameters_are_named() {
-    let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
+    let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
     let token = token(&app).await;
     let get = |uri: &str| {
         test::TestRequest::get()
@@ -251,7 +251,7 @@ async fn query_parameters_are_named() {
 
 #[actix_web::test]
 async fn bodies_that_are_not_json_objects() {
-    let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
+    let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
     let raw = |content_type: &str, body: &'static str| {
         test::TestRequest::post()
             .uri("/api/v1/auth/token")
@@ -281,7 +281,7 @@ async fn bodies_that_are_not_json_objects() {
 
 #[actix_web::test]
 async fn json_responses_declare_utf_8() {
-    let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
+    let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
     for req in [
         test::TestRequest::get().uri("/health").to_request(),
         test::TestRequest::get().uri("/api/v1/agents").to_request(),

@@ -55,7 +55,7 @@ struct Server {
 impl Server {
     async fn start(limiter: Arc<dyn RateLimiter>) -> Self {
         let stores = support::memory_stores();
-        let mut state = support::state_on(&stores, None);
+        let mut state = support::state_on(&stores, None).await;
         state.trusted_proxies = TrustedProxies(vec!["127.0.0.0/8".parse().expect("cidr")]);
         let params = argon2::Params::new(1024, 1, 1, None).expect("argon2 params");
         let hasher = Arc::new(CountingHasher {

@@ -44,7 +44,7 @@ async fn metrics_count_requests_by_route_template_never_by_raw_path() {
         metrics: Some(MetricsEndpoint::new(handle)),
         ..HttpSettings::default()
     };
-    let app = test::init_service(build_app(support::state(), settings)).await;
+    let app = test::init_service(build_app(support::state().await, settings)).await;
     for name in ["secret-agent-7f3a", "another-one-91"] {
         let req = test::TestRequest::get()
             .uri(&format!("/api/v1/agents/{name}/status"))
@@ -94,7 +94,7 @@ async fn invented_methods_share_one_other_series() {
         metrics: Some(MetricsEndpoint::new(handle)),
         ..HttpSettings::default()
     };
-    let app = test::init_service(build_app(support::state(), settings)).await;
+    let app = test::init_service(build_app(support::state().await, settings)).await;
     for method in ["X4E7E93596", "BREW", "get"] {
         let req = test::TestRequest::default()
             .method(actix_web::http::Method::from_bytes(method.as_bytes()).expect("token"))
@@ -132,7 +132,7 @@ async fn invented_methods_share_one_other_series() {
 
 #[actix_web::test]
 async fn metrics_answer_404_when_no_recorder_is_configured() {
-    let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
+    let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
     let res = test::call_service(&app, test::TestRequest::get().uri("/metrics").to_request()).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let body: Value = test::read_body_json(res).await;
@@ -219,7 +219,7 @@ async fn unauthenticated_auth_routes_are_limited_per_client_address_but_probes_n
         rate_limits: policy,
         ..HttpSettings::default()
     };
-    let app = test::init_service(build_app(support::state(), settings)).await;
+    let app = test::init_service(build_app(support::state().await, settings)).await;
     let login = |addr: &str| {
         test::TestRequest::post()
             .uri("/api/v1/auth/token")
@@ -273,7 +273,7 @@ async fn unauthenticated_auth_routes_are_limited_per_client_address_but_probes_n
 
 #[actix_web::test]
 async fn docs_serve_an_offline_page_over_the_openapi_document() {
-    let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
+    let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
     let res = test::call_service(&app, test::TestRequest::get().uri("/docs").to_request()).await;
     assert_eq!(res.status(), StatusCode::PERMANENT_REDIRECT);
     assert_eq!(header(&res, "location"), "/docs/");

@@ -238,7 +238,7 @@ async fn every_operation_answers_as_documented() {
     };
     let _local = metrics::set_default_local_recorder(&recorder);
     let stores = support::memory_stores();
-    let state = support::with_billing(support::state_on(&stores, None), &stores);
+    let state = support::billing_state(&stores).await;
     let settings = HttpSettings {
         metrics: Some(MetricsEndpoint::new(handle)),
         max_body_bytes: 4096,

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 #[actix_web::test]
 async fn enforced_constraints_and_optional_bodies_are_declared() {
     let stores = support::memory_stores();
-    let state = support::with_billing(support::state_on(&stores, None), &stores);
+    let state = support::billing_state(&stores).await;
     let app = test::init_service(build_app(state, HttpSettings::default())).await;
     let res = test::call_service(
         &app,

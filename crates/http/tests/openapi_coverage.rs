@@ -8,13 +8,9 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::Arc;
 
 use actix_web::http::{Method, StatusCode};
 use actix_web::test;
-use agents_adapters::payments::{LocalGateway, StripeWebhookVerifier};
-use agents_application::billing::{BillingService, BillingSettings};
-use agents_domain::clock::SystemClock;
 use agents_http::telemetry::{MetricsEndpoint, prometheus_builder};
 use agents_http::{AppState, HttpSettings, build_app};
 use serde_json::Value;
@@ -107,23 +103,12 @@ fn documented(doc: &Value) -> BTreeSet<(String, String)> {
 }
 
 /// The app with every optional feature on (billing), so all routes mount.
-fn full_state() -> AppState {
-    let stores = support::memory_stores();
-    let mut state = support::state_on(&stores, None);
-    let clock = Arc::new(SystemClock);
-    let billing = BillingService::new(
-        stores.billing.clone(),
-        Arc::new(LocalGateway::new(clock.clone())),
-        clock,
-        BillingSettings::default(),
-    )
-    .with_webhooks(Arc::new(StripeWebhookVerifier::new("whsec_coverage")));
-    state.billing = Some(Arc::new(billing));
-    state
+async fn full_state() -> AppState {
+    support::billing_state(&support::memory_stores()).await
 }
 
 async fn document() -> Value {
-    let app = test::init_service(build_app(full_state(), HttpSettings::default())).await;
+    let app = test::init_service(build_app(full_state().await, HttpSettings::default())).await;
     let res = test::call_service(
         &app,
         test::TestRequest::get().uri("/openapi.json").to_request(),
@@ -187,7 +172,7 @@ async fn every_documented_route_is_mounted() {
         metrics: Some(MetricsEndpoint::new(handle)),
         ..HttpSettings::default()
     };
-    let app = test::init_service(build_app(full_state(), settings)).await;
+    let app = test::init_service(build_app(full_state().await, settings)).await;
     let doc = document().await;
     let routes = documented(&doc);
     assert!(routes.len() >= 20, "{routes:?}");

@@ -96,18 +96,14 @@ mod scenarios {
 
     pub async fn a_refresh_retried_after_a_failure_past_the_rotation_succeeds(stores: Stores) {
         let flaky = Stores {
-            conversations: stores.conversations.clone(),
-            accounts: stores.accounts.clone(),
             refresh_tokens: Arc::new(FailsOnceAfterRotating {
                 inner: stores.refresh_tokens.clone(),
                 failed: AtomicBool::new(false),
             }),
-            billing: stores.billing.clone(),
-            runs: stores.runs.clone(),
-            guard: None,
+            ..stores.clone()
         };
         let app = test::init_service(build_app(
-            support::state_on(&flaky, None),
+            support::state_on(&flaky, None).await,
             HttpSettings::default(),
         ))
         .await;

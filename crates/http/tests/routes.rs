@@ -15,7 +15,7 @@ use serde_json::Value;
 
 #[actix_web::test]
 async fn health_reports_status_version_and_uptime_with_tracing_headers() {
-    let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
+    let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
     let res = test::call_service(&app, test::TestRequest::get().uri("/health").to_request()).await;
     assert_eq!(res.status(), StatusCode::OK);
     let id = res
@@ -45,7 +45,7 @@ async fn health_reports_status_version_and_uptime_with_tracing_headers() {
 
 #[actix_web::test]
 async fn a_well_formed_incoming_correlation_id_is_echoed_and_a_bad_one_replaced() {
-    let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
+    let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
     let req = test::TestRequest::get()
         .uri("/health")
         .insert_header(("X-Request-ID", "abc.123_x-y"))
@@ -62,7 +62,7 @@ async fn a_well_formed_incoming_correlation_id_is_echoed_and_a_bad_one_replaced(
 
 #[actix_web::test]
 async fn ready_is_200_without_a_database_probe() {
-    let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
+    let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
     let res = test::call_service(
         &app,
         test::TestRequest::get().uri("/health/ready").to_request(),
@@ -79,7 +79,7 @@ async fn ready_is_503_with_the_envelope_when_the_database_fails() {
     probe
         .expect_ping()
         .returning(|| Err(StoreError::Unavailable("connection refused".into())));
-    let state = support::state_with_probe(Some(Arc::new(probe)));
+    let state = support::state_with_probe(Some(Arc::new(probe))).await;
     let app = test::init_service(build_app(state, HttpSettings::default())).await;
     let res = test::call_service(
         &app,
@@ -103,7 +103,7 @@ async fn ready_is_503_with_the_envelope_when_the_database_fails() {
 
 #[actix_web::test]
 async fn root_points_at_docs_health_and_api() {
-    let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
+    let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
     let body: Value =
         test::call_and_read_body_json(&app, test::TestRequest::get().uri("/").to_request()).await;
     assert_eq!(body["service"], "Test Agents");
@@ -116,7 +116,7 @@ async fn root_points_at_docs_health_and_api() {
 
 #[actix_web::test]
 async fn agents_are_listed_sorted_by_name() {
-    let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
+    let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
     let body: Value = test::call_and_read_body_json(
         &app,
         test::TestRequest::get().uri("/api/v1/agents").to_request(),
@@ -139,7 +139,7 @@ async fn agents_are_listed_sorted_by_name() {
 
 #[actix_web::test]
 async fn tools_list_schemas_and_marks_web_search_unavailable_without_a_key() {
-    let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
+    let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
     let body: Value = test::call_and_read_body_json(
         &app,
         test::TestRequest::get().uri("/api/v1/tools").to_request(),
@@ -169,7 +169,7 @@ async fn tools_list_schemas_and_marks_web_search_unavailable_without_a_key() {
 
 #[actix_web::test]
 async fn openapi_document_lists_every_mounted_route() {
-    let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
+    let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
     let doc: Value = test::call_and_read_body_json(
         &app,
         test::TestRequest::get().uri("/openapi.json").to_request(),
@@ -198,7 +198,7 @@ async fn openapi_document_lists_every_mounted_route() {
 
 #[actix_web::test]
 async fn cors_preflight_is_answered_and_exposes_our_headers() {
-    let app = test::init_service(build_app(support::state(), HttpSettings::default())).await;
+    let app = test::init_service(build_app(support::state().await, HttpSettings::default())).await;
     let req = test::TestRequest::default()
         .method(actix_web::http::Method::OPTIONS)
         .uri("/api/v1/agents")

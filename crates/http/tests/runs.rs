@@ -95,7 +95,7 @@ mod scenarios {
 
     pub async fn a_replay_of_an_ended_run_equals_the_original_stream(stores: support::Stores) {
         let app = test::init_service(build_app(
-            support::state_on(&stores, None),
+            support::state_on(&stores, None).await,
             HttpSettings::default(),
         ))
         .await;
@@ -137,7 +137,7 @@ mod scenarios {
         stores: support::Stores,
     ) {
         let app = test::init_service(build_app(
-            support::state_on(&stores, None),
+            support::state_on(&stores, None).await,
             HttpSettings::default(),
         ))
         .await;
@@ -218,7 +218,7 @@ mod scenarios {
 
     pub async fn runs_of_another_user_or_tenant_are_404_on_every_route(stores: support::Stores) {
         let app = test::init_service(build_app(
-            support::state_on(&stores, None),
+            support::state_on(&stores, None).await,
             HttpSettings::default(),
         ))
         .await;
@@ -286,7 +286,7 @@ mod scenarios {
         stores: support::Stores,
     ) {
         let model = Arc::new(ScriptedChatModel::echo().with_delay(Duration::from_millis(40)));
-        let state = support::state_with_model(&stores, None, Some(model));
+        let state = support::state_with_model(&stores, None, Some(model)).await;
         let app = test::init_service(build_app(state, HttpSettings::default())).await;
         let (token, _, _) = user(&app, "alice").await;
         let message = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty";

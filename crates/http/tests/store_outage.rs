@@ -169,7 +169,7 @@ async fn app_and_token() -> (
     let mut stores = support::memory_stores();
     stores.conversations = store.clone();
     let app = test::init_service(build_app(
-        support::state_on(&stores, None),
+        support::state_on(&stores, None).await,
         HttpSettings::default(),
     ))
     .await;

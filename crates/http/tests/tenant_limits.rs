@@ -20,7 +20,7 @@ mod scenarios {
     use super::*;
 
     pub async fn a_user_owns_at_most_the_tenant_cap_also_under_a_burst(stores: Stores) {
-        let mut state = support::state_on(&stores, None);
+        let mut state = support::state_on(&stores, None).await;
         state.accounts = Arc::new(support::account_service(
             &stores,
             AccountSettings {
@@ -62,7 +62,7 @@ mod scenarios {
     }
 
     pub async fn tenant_creation_is_rate_limited_per_user(stores: Stores) {
-        let mut state = support::state_on(&stores, None);
+        let mut state = support::state_on(&stores, None).await;
         state.accounts = Arc::new(support::account_service(
             &stores,
             AccountSettings {

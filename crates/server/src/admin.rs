@@ -6,7 +6,7 @@ use agents_application::accounts::RegisterInput;
 
 use crate::cli::{CreateUser, UserRef};
 use crate::config::Settings;
-use crate::startup::{StartupError, open_services};
+use crate::startup::{App, StartupError};
 
 /// Reads the password from `AGENTS_USER_PASSWORD` or one line of stdin.
 fn read_password() -> Result<String, StartupError> {
@@ -31,8 +31,8 @@ fn read_password() -> Result<String, StartupError> {
 pub fn create_user(settings: Settings, args: CreateUser) -> Result<(), StartupError> {
     let password = read_password()?;
     actix_web::rt::System::new().block_on(async move {
-        let (stores, services) = open_services(&settings).await?;
-        let accounts = &services.state.accounts;
+        let app = App::build(&settings).await?;
+        let accounts = &app.state.accounts;
         let registered = accounts
             .register(RegisterInput {
                 username: args.username,
@@ -61,7 +61,7 @@ pub fn create_user(settings: Settings, args: CreateUser) -> Result<(), StartupEr
                 "tenants": tenants,
             })
         );
-        if let Some(database) = stores.database {
+        if let Some(database) = app.stores.database {
             database.close().await;
         }
         Ok(())
@@ -82,8 +82,8 @@ fn describe_register(err: &agents_application::accounts::RegisterError) -> Strin
 /// Sets a user's active flag and prints the result as JSON.
 pub fn set_active(settings: Settings, user: UserRef, active: bool) -> Result<(), StartupError> {
     actix_web::rt::System::new().block_on(async move {
-        let (stores, services) = open_services(&settings).await?;
-        let updated = services
+        let app = App::build(&settings).await?;
+        let updated = app
             .state
             .accounts
             .set_active(&user.username, active)
@@ -93,7 +93,7 @@ pub fn set_active(settings: Settings, user: UserRef, active: bool) -> Result<(),
             "{}",
             serde_json::json!({"user": {"id": updated.id.to_string(), "username": updated.username, "is_active": updated.is_active}})
         );
-        if let Some(database) = stores.database {
+        if let Some(database) = app.stores.database {
             database.close().await;
         }
         Ok(())

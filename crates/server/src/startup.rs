@@ -1,20 +1,19 @@
 //! Wiring: pick adapters from the settings, build the services, serve.
 
+mod app;
 mod observability;
 mod runs;
 mod secrets;
 mod services;
 mod stores;
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 
-use agents_http::HttpSettings;
-use agents_http::cors::CorsSettings;
+use actix_web::dev::ServerHandle;
 
 use crate::config::Settings;
 
-pub(crate) use services::limiter;
-pub use services::{Services, build_services};
+pub use app::{App, AppBuilder};
 pub use stores::Stores;
 
 /// Why the server could not start.
@@ -34,8 +33,10 @@ pub enum StartupError {
     Metrics(#[from] agents_http::telemetry::MetricsError),
 }
 
-/// Builds everything and serves until SIGINT/SIGTERM.
-pub fn run(settings: Settings) -> Result<(), StartupError> {
+pub use runs::RunLifecycle;
+
+/// Builds everything and serves until SIGINT/SIGTERM, then drains runs.
+pub fn run(settings: Settings, on_listening: impl FnOnce(SocketAddr)) -> Result<(), StartupError> {
     // Runs execute here, not on the HTTP workers, which stop at shutdown
     // while runs whose clients left may still be going.
     let runs_runtime = tokio::runtime::Builder::new_multi_thread()
@@ -44,7 +45,7 @@ pub fn run(settings: Settings) -> Result<(), StartupError> {
         .enable_all()
         .build()?;
     let handle = runs_runtime.handle().clone();
-    let result = actix_web::rt::System::new().block_on(serve(settings, handle));
+    let result = actix_web::rt::System::new().block_on(serve(settings, handle, on_listening));
     runs_runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     result
 }
@@ -72,48 +73,72 @@ async fn stop_signal() {
     }
 }
 
-async fn serve(settings: Settings, runtime: tokio::runtime::Handle) -> Result<(), StartupError> {
-    let stores = stores::open(&settings).await?;
-    let services = build_services(&settings, &stores, Some(runtime)).await?;
-    let metrics = observability::metrics_endpoint(stores.database.clone())?;
-    let rate_limits = observability::rate_limits(&settings).await?;
+async fn serve(
+    settings: Settings,
+    runs_runtime: tokio::runtime::Handle,
+    on_listening: impl FnOnce(SocketAddr),
+) -> Result<(), StartupError> {
+    let mut app = App::builder(&settings)
+        .runs_runtime(runs_runtime)
+        .build()
+        .await?;
+    app.http.metrics = Some(observability::metrics_endpoint(
+        app.stores.database.clone(),
+    )?);
     let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
     let address = listener.local_addr()?;
-    tracing::info!(%address, console = %console_url(address), store = %stores.description, limiter = services.limiter_name, run_bus = services.run_bus_name, "agents-server listening");
-    let http = HttpSettings {
-        max_body_bytes: settings.max_body_bytes,
-        cors: CorsSettings {
-            origins: settings.allowed_origins.clone(),
-            methods: settings.allowed_methods.clone(),
-            headers: settings.allowed_headers.clone(),
-        },
-        workers: settings.workers,
-        // Streams of runs being drained must outlive the grace.
-        shutdown_timeout_secs: settings
-            .shutdown_timeout
-            .max(services.runs.stream_drain_secs()),
-        rate_limits,
-        metrics: Some(metrics),
-        handle_signals: false,
-    };
-    let server = agents_http::serve(listener, services.state, http)?;
+    tracing::info!(%address, console = %console_url(address), store = %app.stores.description, limiter = app.limiter_name, run_bus = app.run_bus_name, "agents-server listening");
+    // Streams of runs being drained must outlive the grace; the stop is
+    // ours, after the signal, so runs can be drained first.
+    app.http.shutdown_timeout_secs = app
+        .http
+        .shutdown_timeout_secs
+        .max(app.runs.stream_drain_secs());
+    app.http.handle_signals = false;
+    let server = agents_http::serve(listener, app.state, app.http)?;
+    on_listening(address);
     let handle = server.handle();
     let serving = actix_web::rt::spawn(server);
     stop_signal().await;
     tracing::info!("shutdown requested: no new connections; running runs get the grace");
     // Stop accepting at once; streams stay open while the runs drain.
     let stopped = handle.stop(true);
-    services.runs.drain().await;
+    app.runs.drain().await;
     stopped.await;
     match serving.await {
         Ok(result) => result?,
         Err(error) => tracing::error!(%error, "the HTTP server task failed"),
     }
-    if let Some(database) = stores.database {
+    if let Some(database) = app.stores.database {
         database.close().await;
     }
     tracing::info!("agents-server stopped");
     Ok(())
+}
+
+/// A server started by [`spawn_app`].
+pub struct RunningApp {
+    /// Where it listens (`127.0.0.1` and the port the system chose).
+    pub address: SocketAddr,
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// Stops it.
+    pub handle: ServerHandle,
+}
+
+/// Serves `app` on 127.0.0.1, on a port the system picks (no race between
+/// choosing a port and binding it), on the current actix runtime.
+pub fn spawn_app(app: App) -> Result<RunningApp, StartupError> {
+    let listener = TcpListener::bind(("127.0.0.1", 0))?;
+    let address = listener.local_addr()?;
+    let server = agents_http::serve(listener, app.state, app.http)?;
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    Ok(RunningApp {
+        address,
+        base_url: format!("http://{address}"),
+        handle,
+    })
 }
 
 /// The web console's address as a browser on this machine opens it (an
@@ -126,13 +151,6 @@ fn console_url(address: std::net::SocketAddr) -> String {
         ip => ip.to_string(),
     };
     format!("http://{host}:{}/app", address.port())
-}
-
-/// Opens the stores and builds the services without serving (operator commands).
-pub async fn open_services(settings: &Settings) -> Result<(Stores, Services), StartupError> {
-    let stores = stores::open(settings).await?;
-    let services = build_services(settings, &stores, None).await?;
-    Ok((stores, services))
 }
 
 #[cfg(test)]

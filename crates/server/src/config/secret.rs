@@ -10,8 +10,7 @@ use serde::{Deserialize, Deserializer};
 pub struct Secret(String);
 
 impl Secret {
-    /// Wraps a value.
-    #[cfg(test)]
+    /// Wraps a value (settings built in code: tests, embedders).
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())
     }

@@ -1,15 +1,12 @@
-//! `/metrics` and request rate limits: the process's Prometheus recorder
-//! with the database pool gauges, and the per-address and per-tenant limits
-//! over the same limiter choice as login throttling.
+//! `/metrics`: the process's Prometheus recorder with the database pool
+//! gauges.
 
 use std::sync::Arc;
 
 use agents_adapters::sql::SqlDatabase;
-use agents_http::ratelimit::{RateLimitPolicy, RateLimits};
 use agents_http::telemetry::{MetricsEndpoint, PoolSample, install_prometheus};
 
-use super::{StartupError, limiter};
-use crate::config::Settings;
+use super::StartupError;
 
 /// Installs the recorder (once per process) and samples `database`'s pool
 /// on every scrape.
@@ -24,17 +21,4 @@ pub fn metrics_endpoint(database: Option<SqlDatabase>) -> Result<MetricsEndpoint
         })),
         None => endpoint,
     })
-}
-
-/// `RATE_LIMIT_ANON_PER_MINUTE` and `RATE_LIMIT_CHAT_PER_MINUTE`, counted in
-/// Redis when `REDIS_URL` is set so every replica shares one budget.
-pub async fn rate_limits(settings: &Settings) -> Result<RateLimitPolicy, StartupError> {
-    let (limiter, _) = limiter(settings).await?;
-    Ok(RateLimitPolicy::new(
-        limiter,
-        RateLimits {
-            anon_per_minute: settings.rate_limit_anon_per_minute,
-            chat_per_minute: settings.rate_limit_chat_per_minute,
-        },
-    ))
 }

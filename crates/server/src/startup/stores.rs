@@ -18,7 +18,9 @@ use agents_domain::run::RunStore;
 use super::StartupError;
 use crate::config::Settings;
 
-/// The stores the services run on.
+/// The stores the services run on: the one bundle of store ports, for the
+/// server, the tests and embedders.
+#[derive(Clone)]
 pub struct Stores {
     /// Conversations and messages.
     pub conversations: Arc<dyn ConversationStore>,
@@ -36,6 +38,68 @@ pub struct Stores {
     pub description: String,
     /// The open database, closed on shutdown.
     pub database: Option<SqlDatabase>,
+    /// Whatever must live as long as the stores (a scratch directory or
+    /// database of a test).
+    pub keep_alive: Option<Arc<dyn std::any::Any + Send + Sync>>,
+}
+
+impl Stores {
+    /// Fresh in-memory stores (nothing survives the process).
+    pub fn in_memory() -> Self {
+        Self {
+            conversations: Arc::new(InMemoryConversationStore::new()),
+            accounts: Arc::new(InMemoryAccountStore::new()),
+            refresh_tokens: Arc::new(InMemoryRefreshTokenStore::new()),
+            billing: Arc::new(InMemoryBillingStore::new()),
+            runs: Arc::new(InMemoryRunStore::new()),
+            probe: None,
+            description: "in-memory".into(),
+            database: None,
+            keep_alive: None,
+        }
+    }
+
+    /// Opens the database at `url` with default pool options and migrates it
+    /// (tests and embedders; the server applies its migration policy).
+    pub async fn open(url: &str) -> Result<Self, StartupError> {
+        let database = connect(url, &PoolOptions::default())
+            .await
+            .map_err(|e| StartupError::Store(format!("cannot open the database: {e}")))?;
+        database
+            .migrate()
+            .await
+            .map_err(|e| StartupError::Store(format!("migration failed: {e}")))?;
+        Ok(Self::on(database))
+    }
+
+    /// The stores of an open database.
+    pub fn on(database: SqlDatabase) -> Self {
+        let stores = database.stores();
+        Self {
+            conversations: stores.conversations,
+            accounts: stores.accounts,
+            refresh_tokens: stores.refresh_tokens,
+            billing: stores.billing,
+            runs: stores.runs,
+            probe: Some(stores.probe),
+            description: database.backend_name().to_owned(),
+            database: Some(database),
+            keep_alive: None,
+        }
+    }
+
+    /// Keeps `guard` alive as long as these stores.
+    pub fn keeping(mut self, guard: impl std::any::Any + Send + Sync) -> Self {
+        self.keep_alive = Some(Arc::new(guard));
+        self
+    }
+
+    /// Opens the configured stores and applies the migration policy: SQLite
+    /// migrates on start by default; Postgres only with `AUTO_RUN_MIGRATIONS`,
+    /// otherwise pending migrations stop the start.
+    pub async fn configured(settings: &Settings) -> Result<Self, StartupError> {
+        open(settings).await
+    }
 }
 
 /// The database URL: configured, or the SQLite file in the data directory.
@@ -73,21 +137,9 @@ fn pool_options(settings: &Settings) -> PoolOptions {
     }
 }
 
-/// Opens the configured stores and applies the migration policy: SQLite
-/// migrates on start by default; Postgres only with `AUTO_RUN_MIGRATIONS`,
-/// otherwise pending migrations stop the start.
-pub async fn open(settings: &Settings) -> Result<Stores, StartupError> {
+async fn open(settings: &Settings) -> Result<Stores, StartupError> {
     if settings.use_in_memory_repo {
-        return Ok(Stores {
-            conversations: Arc::new(InMemoryConversationStore::new()),
-            accounts: Arc::new(InMemoryAccountStore::new()),
-            refresh_tokens: Arc::new(InMemoryRefreshTokenStore::new()),
-            billing: Arc::new(InMemoryBillingStore::new()),
-            runs: Arc::new(InMemoryRunStore::new()),
-            probe: None,
-            description: "in-memory".into(),
-            database: None,
-        });
+        return Ok(Stores::in_memory());
     }
     let url = database_url(settings);
     let database = connect(&url, &pool_options(settings))
@@ -113,17 +165,7 @@ pub async fn open(settings: &Settings) -> Result<Stores, StartupError> {
             )));
         }
     }
-    let stores = database.stores();
-    Ok(Stores {
-        conversations: stores.conversations,
-        accounts: stores.accounts,
-        refresh_tokens: stores.refresh_tokens,
-        billing: stores.billing,
-        runs: stores.runs,
-        probe: Some(stores.probe),
-        description: database.backend_name().to_owned(),
-        database: Some(database),
-    })
+    Ok(Stores::on(database))
 }
 
 #[cfg(test)]
