@@ -27,7 +27,7 @@ pub struct Load {
     pub max_requests: u64,
 }
 
-fn env_for(fake: &FakeOpenAi) -> [(&'static str, String); 3] {
+pub(crate) fn env_for(fake: &FakeOpenAi) -> [(&'static str, String); 3] {
     [
         ("OPENAI_BASE_URL", fake.base_url.clone()),
         ("OPENAI_API_KEY", "sk-bench".to_owned()),
@@ -35,7 +35,7 @@ fn env_for(fake: &FakeOpenAi) -> [(&'static str, String); 3] {
     ]
 }
 
-fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+pub(crate) fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
@@ -189,7 +189,7 @@ fn message_id(message: &str) -> Option<u64> {
 }
 
 /// The model's time for each request of a run, by request id.
-fn model_time(served: Vec<Served>) -> HashMap<u64, Served> {
+pub(crate) fn model_time(served: Vec<Served>) -> HashMap<u64, Served> {
     served
         .into_iter()
         .filter_map(|s| message_id(&s.user_message).map(|id| (id, s)))
@@ -362,7 +362,7 @@ async fn read_sse(
     Err("stream ended without a terminal event".into())
 }
 
-async fn open_stream(
+pub(crate) async fn open_stream(
     http: &reqwest::Client,
     url: &str,
     token: &str,
