@@ -15,6 +15,9 @@ use tokio::sync::oneshot;
 use super::ChatEvent;
 use crate::runs::{EventFrame, RunTracking};
 
+/// Longest the terminal event waits for the run's row to be final.
+const FINISH_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Most events appended to the log in one call.
 const BATCH: usize = 256;
 
@@ -152,12 +155,17 @@ impl EventLog {
                 error,
                 finished_at,
             };
-            if let Err(error) = tracking
-                .store
-                .finish(self.tenant, self.run_id, outcome)
-                .await
-            {
-                tracing::warn!(run_id = %self.run_id, %error, "storing the run's end failed; its lease will lapse");
+            // The row is final before the terminal event is seen, unless the
+            // database is slow: then the write goes on in the background and
+            // the client is not kept waiting for it.
+            let (store, tenant, run_id) = (tracking.store.clone(), self.tenant, self.run_id);
+            let mut write = tokio::spawn(async move {
+                if let Err(error) = store.finish(tenant, run_id, outcome).await {
+                    tracing::warn!(%run_id, %error, "storing the run's end failed; its lease will lapse");
+                }
+            });
+            if tokio::time::timeout(FINISH_WAIT, &mut write).await.is_err() {
+                tracing::warn!(%run_id, "storing the run's end is slow; ending its streams meanwhile");
             }
             let record = RunEventRecord {
                 id: logged.id,
