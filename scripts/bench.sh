@@ -3,7 +3,8 @@
 # against a bare actix-web hello) and /api/v1/agents, then agents-bench
 # (tests/src/bin/agents-bench) for authenticated `me`, logins, chat and
 # streams on SQLite and Postgres with the fake model, and the memory of
-# 1,000 open streams. Progress goes to stderr; ONE table is printed at the end.
+# 1,000 open streams (each a run), and runs with and without a reattached
+# watcher, in process and through Redis. Progress goes to stderr; ONE table is printed at the end.
 # Needs a release build (the justfile builds it) and, for the Postgres rows,
 # a Postgres at TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 set -euo pipefail
@@ -87,6 +88,15 @@ bench chat --store postgres --concurrency 32
 bench stream --store sqlite --concurrency 32
 bench stream --store postgres --concurrency 32
 bench streams --store sqlite --count 1000
+# Runs: logging every event, and a watcher reattached to each run.
+bench runs --store sqlite --concurrency 16
+bench runs --store sqlite --concurrency 16 --watch
+if redis-cli -u "${BENCH_REDIS_URL:-redis://127.0.0.1:6379/0}" ping >/dev/null 2>&1 || [ -n "${BENCH_REDIS_URL:-}" ]; then
+  bench runs --store postgres --concurrency 16 --redis "${BENCH_REDIS_URL:-redis://127.0.0.1:6379/0}"
+  bench runs --store postgres --concurrency 16 --watch --redis "${BENCH_REDIS_URL:-redis://127.0.0.1:6379/0}"
+else
+  row "runs on Postgres + Redis: skipped (no Redis; set BENCH_REDIS_URL)" "" "" ""
+fi
 row "idle RSS of agents-server (in-memory store)" "$(awk -v k="$idle_rss_kb" 'BEGIN {printf "%.1f MiB", k/1024}')" "" ""
 
 echo

@@ -12,6 +12,7 @@ mod m20251120_000002_accounts;
 mod m20251120_000003_tenant_scoped_conversations;
 mod m20251120_000004_billing_usage;
 mod m20261201_000005_billing_integrity;
+mod m20261201_000007_runs;
 mod m20261201_000008_api_keys;
 mod sql;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20251120_000003_tenant_scoped_conversations::Migration),
             Box::new(m20251120_000004_billing_usage::Migration),
             Box::new(m20261201_000005_billing_integrity::Migration),
+            Box::new(m20261201_000007_runs::Migration),
             Box::new(m20261201_000008_api_keys::Migration),
         ]
     }

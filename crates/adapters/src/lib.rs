@@ -10,5 +10,6 @@ pub mod memory;
 pub mod openai;
 pub mod payments;
 mod retry;
+pub mod runs;
 pub mod sql;
 pub mod tavily;

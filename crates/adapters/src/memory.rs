@@ -8,6 +8,7 @@ mod billing;
 mod conversations;
 mod lock;
 mod probe;
+mod runs;
 mod scripted_model;
 mod tokens;
 
@@ -16,5 +17,6 @@ pub use api_keys::InMemoryApiKeyStore;
 pub use billing::InMemoryBillingStore;
 pub use conversations::InMemoryConversationStore;
 pub use probe::AlwaysReady;
+pub use runs::InMemoryRunStore;
 pub use scripted_model::{ScriptedChatModel, ScriptedTurn};
 pub use tokens::InMemoryRefreshTokenStore;

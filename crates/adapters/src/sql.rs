@@ -10,6 +10,7 @@ mod conversations;
 mod errors;
 mod probe;
 mod rows;
+mod runs;
 mod support;
 mod tokens;
 
@@ -25,6 +26,7 @@ pub use errors::{
     DB_ERRORS_TOTAL, FailureClass, classify, classify_sqlite_code, classify_sqlstate, classify_sqlx,
 };
 pub use probe::SqlHealthProbe;
+pub use runs::SeaOrmRunStore;
 pub use tokens::SeaOrmRefreshTokenStore;
 
 pub(crate) use rows::{preview, truncate_chars};

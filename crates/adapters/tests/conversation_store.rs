@@ -32,6 +32,7 @@ async fn append_creates_then_continues_with_counters(f: Fixture) {
                 arguments: serde_json::json!({"tz": "UTC"}),
                 result_preview: "12:00".into(),
             }],
+            cancelled: false,
         },
         token_count_prompt: Some(10),
         token_count_completion: Some(5),

@@ -6,6 +6,7 @@ mod admission;
 mod error;
 mod guard;
 mod keyed;
+mod log;
 mod prepare;
 mod turn;
 
@@ -26,7 +27,10 @@ use agents_domain::limiter::RateLimiter;
 use agents_domain::llm::TokenUsage;
 use tokio::sync::mpsc;
 
+use crate::runs::RunTracking;
 use crate::runtime::{AgentRuntime, HandoffRecord, RunEvent};
+use agents_domain::RunId;
+use agents_domain::run::NewRun;
 
 pub use admission::ChatRateLimits;
 pub use error::ChatError;
@@ -35,6 +39,7 @@ pub use guard::MockTurnGuard;
 pub use guard::{Admission, NoTurnGuard, TurnGuard, TurnOutcome, TurnPermit, TurnRefused};
 
 use admission::ChatRate;
+pub use log::LoggedEvent;
 
 /// Tunables of the chat use case.
 #[derive(Debug, Clone, PartialEq)]
@@ -151,25 +156,32 @@ impl From<RunEvent> for ChatEvent {
 /// stop the run: the answer is stored either way.
 #[derive(Debug)]
 pub struct ChatRun {
+    /// The run (its events can be followed and it can be cancelled by id).
+    pub run_id: RunId,
     /// The conversation, normalised (a new id when none was given).
     pub conversation_id: ConversationKey,
     /// The agent the run starts with.
     pub agent: String,
     /// The model the starting agent runs on (a metrics label).
     pub model: String,
-    /// The run's events; ends after `Done` or `Error`.
-    pub events: mpsc::UnboundedReceiver<ChatEvent>,
+    /// The run's events with their ids; ends after `Done` or `Error`.
+    pub events: mpsc::UnboundedReceiver<LoggedEvent>,
 }
 
 impl ChatRun {
     /// The next event, `None` after the terminal one.
     pub async fn next(&mut self) -> Option<ChatEvent> {
+        self.events.recv().await.map(|logged| logged.event)
+    }
+
+    /// The next event with its id and agent, `None` after the terminal one.
+    pub async fn next_logged(&mut self) -> Option<LoggedEvent> {
         self.events.recv().await
     }
 
     /// Waits for the end of the run: the reply, or why there is none.
     pub async fn collect(mut self) -> Result<ChatReply, ChatError> {
-        while let Some(event) = self.events.recv().await {
+        while let Some(event) = self.next().await {
             match event {
                 ChatEvent::Done(reply) => return Ok(reply),
                 ChatEvent::Error(error) => return Err(error),
@@ -192,6 +204,7 @@ pub struct ChatService {
     rate: Option<ChatRate>,
     key_budget: Option<crate::api_keys::KeyBudget>,
     settings: ChatSettings,
+    tracking: Option<RunTracking>,
 }
 
 impl ChatService {
@@ -210,7 +223,15 @@ impl ChatService {
             rate: None,
             key_budget: None,
             settings,
+            tracking: None,
         }
+    }
+
+    /// The same service with every turn kept as a run: a row, an event log
+    /// that can be replayed and followed, cancel and shutdown handling.
+    pub fn with_runs(mut self, tracking: RunTracking) -> Self {
+        self.tracking = Some(tracking);
+        self
     }
 
     /// The same service with `guard` checking and counting each turn.
@@ -280,19 +301,30 @@ impl ChatService {
                 return Err(error);
             }
         };
-        let (sender, events) = mpsc::unbounded_channel();
+        let control = match self.open_run(&turn).await {
+            Ok(control) => control,
+            Err(error) => {
+                let outcome = TurnOutcome {
+                    usage: TokenUsage::default(),
+                    succeeded: false,
+                };
+                self.finish_turn(&scope, permit, key_turn, outcome).await;
+                return Err(error);
+            }
+        };
+        let (control, events) = control;
         let run = ChatRun {
+            run_id: turn.run_id,
             conversation_id: turn.key.clone(),
             agent: turn.run.agent.clone(),
             model: self.runtime.model_of(&turn.run.agent),
             events,
         };
-        tokio::spawn(turn::complete(
-            self.clone(),
-            turn,
-            (permit, key_turn),
-            sender,
-        ));
+        let work = turn::complete(self.clone(), turn, (permit, key_turn), control);
+        match &self.tracking {
+            Some(tracking) => tracking.spawn(work),
+            None => drop(tokio::spawn(work)),
+        }
         Ok(run)
     }
 
@@ -308,6 +340,60 @@ impl ChatService {
             }
             None => Ok(()),
         }
+    }
+
+    /// Stores the run's row, takes its cancel signal and registers it, so
+    /// it is visible, stoppable and leased before its id is handed out.
+    async fn open_run(
+        &self,
+        turn: &prepare::AcceptedTurn,
+    ) -> Result<(turn::RunControl, mpsc::UnboundedReceiver<LoggedEvent>), ChatError> {
+        let (sender, events) = mpsc::unbounded_channel();
+        let log = log::EventLog::new(
+            turn.run_id,
+            turn.scope.tenant_id,
+            turn.key.to_string(),
+            turn.run.agent.clone(),
+            sender,
+            self.tracking.clone(),
+        );
+        let Some(tracking) = &self.tracking else {
+            let control = turn::RunControl {
+                log,
+                cancel: Box::pin(std::future::pending()),
+                registration: None,
+            };
+            return Ok((control, events));
+        };
+        let now = self.clock.now();
+        tracking
+            .store
+            .create(NewRun {
+                id: turn.run_id,
+                tenant_id: turn.scope.tenant_id,
+                user_id: turn.scope.user_id,
+                conversation: turn.key.clone(),
+                agent: turn.run.agent.clone(),
+                started_at: now,
+                owner: tracking.settings.owner.clone(),
+                lease_until: now + tracking.settings.lease,
+            })
+            .await?;
+        let registration = tracking.registry.register(turn.run_id);
+        let cancel = match tracking.bus.cancel_signal(turn.run_id).await {
+            Ok(signal) => signal,
+            Err(error) => {
+                // The run still answers; only a cancel cannot reach it.
+                tracing::warn!(run_id = %turn.run_id, %error, "no cancel signal for this run");
+                Box::pin(std::future::pending())
+            }
+        };
+        let control = turn::RunControl {
+            log,
+            cancel,
+            registration: Some(registration),
+        };
+        Ok((control, events))
     }
 
     /// Runs a turn to its end: [`start`](Self::start) then

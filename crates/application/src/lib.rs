@@ -11,6 +11,7 @@ pub mod cause;
 pub mod chat;
 pub mod conversations;
 pub mod health;
+pub mod runs;
 pub mod runtime;
 pub mod tools;
 

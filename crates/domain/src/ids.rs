@@ -62,6 +62,10 @@ uuid_id!(
     SubscriptionId
 );
 uuid_id!(
+    /// Identifies a run: one accepted chat turn.
+    RunId
+);
+uuid_id!(
     /// Identifies one login: every refresh token rotated from it shares this id.
     TokenFamilyId
 );

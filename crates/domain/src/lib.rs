@@ -14,8 +14,9 @@ pub mod health;
 pub mod ids;
 pub mod limiter;
 pub mod llm;
+pub mod run;
 pub mod search;
 pub mod secret;
 
 pub use error::{FieldError, StoreCause, StoreError};
-pub use ids::{ApiKeyId, PlanId, SubscriptionId, TenantId, UserId};
+pub use ids::{ApiKeyId, PlanId, RunId, SubscriptionId, TenantId, UserId};

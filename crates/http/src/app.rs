@@ -16,7 +16,7 @@ use crate::middleware::{error_envelope, request_context};
 use crate::ratelimit::RateLimitPolicy;
 use crate::routes::fallback::{RouteTable, not_matched};
 use crate::routes::openapi::{self, OpenApiDoc};
-use crate::routes::{agents, auth, chat, conversations, health, root, tenants, tools};
+use crate::routes::{agents, auth, chat, conversations, health, root, runs, tenants, tools};
 use crate::state::AppState;
 use crate::telemetry::{MetricsEndpoint, metrics_handler};
 
@@ -35,6 +35,9 @@ pub struct HttpSettings {
     pub rate_limits: RateLimitPolicy,
     /// What `/metrics` renders; `None` answers 404.
     pub metrics: Option<MetricsEndpoint>,
+    /// Whether the server stops itself on SIGINT/SIGTERM (off when the
+    /// caller drains runs first and stops it through its handle).
+    pub handle_signals: bool,
 }
 
 impl Default for HttpSettings {
@@ -50,6 +53,7 @@ impl Default for HttpSettings {
             shutdown_timeout_secs: 30,
             rate_limits: RateLimitPolicy::default(),
             metrics: None,
+            handle_signals: true,
         }
     }
 }
@@ -142,6 +146,7 @@ pub fn build_app(
                 .configure(tenants::configure)
                 .configure(crate::routes::api_keys::configure)
                 .configure(chat::configure)
+                .configure(runs::configure)
                 .configure(conversations::configure)
                 .configure(agents::configure)
                 .configure(tools::configure)
@@ -188,6 +193,9 @@ pub fn serve(
             .listen(listener)?;
     if let Some(workers) = settings.workers {
         server = server.workers(workers);
+    }
+    if !settings.handle_signals {
+        server = server.disable_signals();
     }
     Ok(server.run())
 }

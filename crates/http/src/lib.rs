@@ -16,4 +16,5 @@ pub mod telemetry;
 
 pub use app::{HttpSettings, build_app, serve};
 pub use error::ApiError;
+pub use routes::sse::SseEncoder;
 pub use state::{AppInfo, AppState};

@@ -11,6 +11,7 @@ pub mod fallback;
 pub mod health;
 pub mod openapi;
 pub mod root;
-mod sse;
+pub mod runs;
+pub mod sse;
 pub mod tenants;
 pub mod tools;

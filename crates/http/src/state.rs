@@ -48,4 +48,6 @@ pub struct AppState {
     /// Billing use cases; `None` when `ENABLE_BILLING` is off (the billing
     /// routes are then not mounted and answer 404).
     pub billing: Option<Arc<agents_application::billing::BillingService>>,
+    /// Runs: read, follow, cancel (`None`: the run routes answer 404).
+    pub runs: Option<Arc<agents_application::runs::RunService>>,
 }

@@ -237,6 +237,26 @@ fn walk(logout: Value, ivan: String) -> Vec<Step> {
     ]
 }
 
+/// The calls of the run routes for the run `id`: good and bad ids.
+#[rustfmt::skip]
+fn run_steps(id: &str) -> Vec<(Method, &'static str, String, bool, u16)> {
+    let unknown = uuid::Uuid::new_v4();
+    let (run, events) = ("/api/v1/chat/runs/{run_id}", "/api/v1/chat/runs/{run_id}/events");
+    let stop = "/api/v1/chat/runs/{run_id}/cancel";
+    vec![
+        (Method::GET, run, format!("/api/v1/chat/runs/{id}"), true, 200),
+        (Method::GET, run, format!("/api/v1/chat/runs/{id}"), false, 401),
+        (Method::GET, run, "/api/v1/chat/runs/not-a-uuid".into(), true, 422),
+        (Method::GET, run, format!("/api/v1/chat/runs/{unknown}"), true, 404),
+        (Method::GET, events, format!("/api/v1/chat/runs/{id}/events?after=2"), true, 200),
+        (Method::GET, events, format!("/api/v1/chat/runs/{id}/events?after=-1"), true, 422),
+        (Method::GET, events, format!("/api/v1/chat/runs/{unknown}/events"), true, 404),
+        (Method::POST, stop, format!("/api/v1/chat/runs/{id}/cancel"), true, 202),
+        (Method::POST, stop, format!("/api/v1/chat/runs/{unknown}/cancel"), true, 404),
+        (Method::POST, stop, "/api/v1/chat/runs/x/cancel".into(), true, 422),
+    ]
+}
+
 #[actix_web::test]
 async fn every_operation_answers_as_documented() {
     let (recorder, handle) = {
@@ -360,6 +380,23 @@ async fn every_operation_answers_as_documented() {
         .call(Method::DELETE, api_key, &revoke, Some(&token), None)
         .await;
     assert_eq!(got, 204);
+    // Runs: a fresh run's routes, good and bad ids.
+    let chat = json!({"message": "a run"});
+    let (_, reply) = c
+        .call(
+            Method::POST,
+            "/api/v1/chat",
+            "/api/v1/chat",
+            Some(&token),
+            Some(chat),
+        )
+        .await;
+    for (method, template, uri, auth, status) in run_steps(&text(&reply, "run_id")) {
+        let token = auth.then_some(token.as_str());
+        let (got, answer) = c.call(method.clone(), template, &uri, token, None).await;
+        assert_eq!(got, status, "{method} {uri}: {answer}");
+    }
+
     // Requests a JSON body cannot express: no body at all, a raw payload.
     let cancel = "/api/v1/billing/tenants/{tenant_id}/subscription/cancel";
     let bare_cancel = test::TestRequest::post()

@@ -28,6 +28,7 @@ const ROUTE_SOURCES: &[(&str, &str)] = &[
     ("routes/agents.rs", "/api/v1"),
     ("routes/tools.rs", "/api/v1"),
     ("routes/chat.rs", "/api/v1"),
+    ("routes/runs.rs", "/api/v1"),
     ("routes/conversations.rs", "/api/v1"),
     ("routes/billing.rs", "/api/v1"),
 ];

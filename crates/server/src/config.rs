@@ -19,6 +19,9 @@ pub use secret::Secret;
 
 /// Environment variables we read (the Python service's names first).
 pub const ENV_KEYS: &[&str] = &[
+    "SHUTDOWN_GRACE_SECONDS",
+    "RUN_EVENTS_RETENTION",
+    "RUN_LEASE_SECONDS",
     "APP_NAME",
     "APP_DESCRIPTION",
     "APP_VERSION",
@@ -180,6 +183,13 @@ pub struct Settings {
     pub port: u16,
     pub workers: Option<usize>,
     pub shutdown_timeout: u64,
+    /// Seconds running chat runs get to finish on SIGTERM before they are
+    /// interrupted.
+    pub shutdown_grace_seconds: u64,
+    /// Seconds an ended run's events stay readable.
+    pub run_events_retention: u64,
+    /// Seconds a run stays `running` without its process renewing it.
+    pub run_lease_seconds: u64,
     pub max_body_bytes: usize,
     #[serde(deserialize_with = "de::string_list")]
     pub trusted_proxies: Vec<String>,
@@ -274,6 +284,9 @@ impl Default for Settings {
             port: 8000,
             workers: None,
             shutdown_timeout: 30,
+            shutdown_grace_seconds: 30,
+            run_events_retention: 900,
+            run_lease_seconds: 15,
             max_body_bytes: 256 * 1024,
             trusted_proxies: Vec::new(),
             allowed_origins: vec!["*".into()],

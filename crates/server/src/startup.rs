@@ -2,6 +2,7 @@
 
 mod app;
 mod observability;
+mod runs;
 mod secrets;
 mod services;
 mod stores;
@@ -32,25 +33,82 @@ pub enum StartupError {
     Metrics(#[from] agents_http::telemetry::MetricsError),
 }
 
-/// Builds everything and serves until SIGINT/SIGTERM.
+pub use runs::RunLifecycle;
+
+/// Builds everything and serves until SIGINT/SIGTERM, then drains runs.
 pub fn run(settings: Settings, on_listening: impl FnOnce(SocketAddr)) -> Result<(), StartupError> {
-    actix_web::rt::System::new().block_on(serve(settings, on_listening))
+    // Runs execute here, not on the HTTP workers, which stop at shutdown
+    // while runs whose clients left may still be going.
+    let runs_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("agents-runs")
+        .enable_all()
+        .build()?;
+    let handle = runs_runtime.handle().clone();
+    let result = actix_web::rt::System::new().block_on(serve(settings, handle, on_listening));
+    runs_runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 async fn serve(
     settings: Settings,
+    runs_runtime: tokio::runtime::Handle,
     on_listening: impl FnOnce(SocketAddr),
 ) -> Result<(), StartupError> {
-    let mut app = App::build(&settings).await?;
+    let mut app = App::builder(&settings)
+        .runs_runtime(runs_runtime)
+        .build()
+        .await?;
     app.http.metrics = Some(observability::metrics_endpoint(
         app.stores.database.clone(),
     )?);
     let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
     let address = listener.local_addr()?;
-    tracing::info!(%address, console = %console_url(address), store = %app.stores.description, limiter = app.limiter_name, "agents-server listening");
+    tracing::info!(%address, console = %console_url(address), store = %app.stores.description, limiter = app.limiter_name, run_bus = app.run_bus_name, "agents-server listening");
+    // Streams of runs being drained must outlive the grace; the stop is
+    // ours, after the signal, so runs can be drained first.
+    app.http.shutdown_timeout_secs = app
+        .http
+        .shutdown_timeout_secs
+        .max(app.runs.stream_drain_secs());
+    app.http.handle_signals = false;
     let server = agents_http::serve(listener, app.state, app.http)?;
     on_listening(address);
-    server.await?;
+    let handle = server.handle();
+    let serving = actix_web::rt::spawn(server);
+    stop_signal().await;
+    tracing::info!("shutdown requested: no new connections; running runs get the grace");
+    // Stop accepting at once; streams stay open while the runs drain.
+    let stopped = handle.stop(true);
+    app.runs.drain().await;
+    stopped.await;
+    match serving.await {
+        Ok(result) => result?,
+        Err(error) => tracing::error!(%error, "the HTTP server task failed"),
+    }
     if let Some(database) = app.stores.database {
         database.close().await;
     }

@@ -121,7 +121,7 @@ pub fn as_user(req: test::TestRequest, token: &str) -> test::TestRequest {
 pub fn sse_events(body: &str) -> Vec<Value> {
     let mut events = Vec::new();
     for frame in body.split("\n\n").filter(|f| !f.trim().is_empty()) {
-        if frame.starts_with(':') {
+        if frame.starts_with(":") || frame.starts_with("retry:") {
             continue;
         }
         let id = frame

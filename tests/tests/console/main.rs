@@ -8,6 +8,7 @@ mod browser;
 mod journey;
 mod keys;
 mod measure;
+mod runs;
 mod safety;
 
 use std::time::Duration;
@@ -84,6 +85,21 @@ impl Account {
             .send()
             .await
             .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+}
+
+impl Account {
+    /// GETs `path` with this user's token: (status, JSON body).
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(Value::Null))
     }

@@ -8,6 +8,7 @@ use agents_domain::account::{AccountStore, RefreshTokenStore};
 use agents_domain::billing::BillingStore;
 use agents_domain::conversation::ConversationStore;
 use agents_domain::health::HealthProbe;
+use agents_domain::run::RunStore;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
 
@@ -111,6 +112,8 @@ pub struct SqlStores {
     pub probe: Arc<dyn HealthProbe>,
     /// API keys and their counters.
     pub api_keys: Arc<dyn agents_domain::api_key::ApiKeyStore>,
+    /// Run rows.
+    pub runs: Arc<dyn RunStore>,
 }
 
 /// Opens a pool on `url` (`sqlite://path`, `sqlite::memory:`, `postgres://...`).
@@ -217,6 +220,7 @@ impl SqlDatabase {
             billing: Arc::new(SeaOrmBillingStore::new(self.db.clone())),
             probe: Arc::new(SqlHealthProbe::new(self.db.clone())),
             api_keys: Arc::new(super::SeaOrmApiKeyStore::new(self.db.clone())),
+            runs: Arc::new(super::SeaOrmRunStore::new(self.db.clone())),
         }
     }
 

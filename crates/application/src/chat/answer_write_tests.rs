@@ -179,7 +179,7 @@ async fn an_answer_that_cannot_be_stored_is_503_gives_the_unit_back_and_names_th
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_default();
     assert!(
-        run_id.len() == 32 && run_id.chars().all(|c| c.is_ascii_hexdigit()),
+        run_id.len() == 36 && uuid::Uuid::try_parse(run_id).is_ok(),
         "{lost}"
     );
     assert!(

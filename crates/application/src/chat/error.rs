@@ -69,6 +69,14 @@ pub enum ChatError {
     /// the turn guard) did not answer.
     #[error("service unavailable: {0}")]
     ServiceUnavailable(#[source] Cause),
+    /// The run was cancelled on request (terminal event `cancelled`; 409
+    /// for the plain endpoint); the partial answer is stored.
+    #[error("the run was cancelled")]
+    Cancelled,
+    /// The server shut down during the run (terminal event `interrupted`;
+    /// 503 for the plain endpoint); the partial answer is stored.
+    #[error("the run was interrupted by a shutdown")]
+    Interrupted,
     /// 500 `internal_error`: anything else; the cause is for the log only.
     #[error("internal error: {0}")]
     Internal(#[source] Cause),

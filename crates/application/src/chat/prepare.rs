@@ -1,12 +1,12 @@
 //! Everything before the model is called: validating the request, choosing
 //! the agent, loading the history and storing the user's message.
 
-use agents_domain::FieldError;
 use agents_domain::conversation::{
     ConversationKey, ConversationScope, ConversationUpdate, MessageContent, MessageRole,
     NewMessage, StoredMessage,
 };
 use agents_domain::llm::ChatMessage;
+use agents_domain::{FieldError, RunId};
 
 use super::{ChatError, ChatRequest, ChatService, ChatSettings, TurnPermit};
 use crate::runtime::RunRequest;
@@ -24,7 +24,7 @@ pub(super) struct AcceptedTurn {
     pub scope: ConversationScope,
     pub key: ConversationKey,
     /// Groups the user and assistant messages of this turn.
-    pub run_id: String,
+    pub run_id: RunId,
     pub run: RunRequest,
 }
 
@@ -90,7 +90,7 @@ pub(super) async fn accept(
             .collect(),
         None => Vec::new(),
     };
-    let run_id = uuid::Uuid::new_v4().simple().to_string();
+    let run_id = RunId::new();
     let message = NewMessage {
         role: MessageRole::User,
         agent_type: None,
@@ -98,7 +98,7 @@ pub(super) async fn accept(
         token_count_prompt: None,
         token_count_completion: None,
         latency_ms: None,
-        run_id: Some(run_id.clone()),
+        run_id: Some(run_id.to_string()),
         created_at: service.clock.now(),
     };
     let update = ConversationUpdate {

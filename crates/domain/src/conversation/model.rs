@@ -114,6 +114,10 @@ pub struct MessageContent {
     /// Tool calls of the turn (assistant messages only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_calls: Vec<ToolCallRecord>,
+    /// Whether the run was stopped (cancelled or interrupted) before the
+    /// answer was complete: `text` is what was produced until then.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cancelled: bool,
 }
 
 impl MessageContent {
@@ -122,6 +126,7 @@ impl MessageContent {
         Self {
             text: text.into(),
             tool_calls: Vec::new(),
+            cancelled: false,
         }
     }
 
@@ -300,10 +305,20 @@ mod tests {
                 arguments: serde_json::json!({}),
                 result_preview: "12:00".into(),
             }],
+            cancelled: false,
         };
         let json = content.to_json();
         assert_eq!(json["tool_calls"][0]["name"], "get_current_time");
         assert_eq!(MessageContent::from_json(&json), content);
+        let stopped = MessageContent {
+            cancelled: true,
+            ..MessageContent::text("half an ans")
+        };
+        assert_eq!(
+            stopped.to_json(),
+            serde_json::json!({"text": "half an ans", "cancelled": true})
+        );
+        assert_eq!(MessageContent::from_json(&stopped.to_json()), stopped);
     }
 
     #[test]

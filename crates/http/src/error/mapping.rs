@@ -11,6 +11,7 @@ use agents_application::cause::chain;
 use agents_application::chat::ChatError;
 use agents_application::conversations::ConversationsError;
 use agents_application::health::ReadinessError;
+use agents_application::runs::RunsError;
 use agents_domain::StoreError;
 
 use super::ApiError;
@@ -210,6 +211,16 @@ impl From<ChatError> for ApiError {
                 ApiError::unavailable(UNAVAILABLE)
             }
             ChatError::Internal(cause) => ApiError::internal(&chain(&cause)),
+            ChatError::Cancelled => ApiError::new(
+                StatusCode::CONFLICT,
+                "cancelled",
+                "The run was cancelled; the answer so far is stored.",
+            ),
+            ChatError::Interrupted => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "interrupted",
+                "The server restarted during this run; send the message again.",
+            ),
         }
     }
 }
@@ -318,6 +329,16 @@ impl From<WebhookFailure> for ApiError {
                 ApiError::unavailable("Webhooks are not configured on this server.")
             }
             WebhookFailure::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<RunsError> for ApiError {
+    fn from(err: RunsError) -> Self {
+        match err {
+            RunsError::NotFound => ApiError::not_found("Run not found."),
+            RunsError::ServiceUnavailable(cause) => StoreError::unavailable(cause).into(),
+            RunsError::Internal(cause) => ApiError::internal(&cause),
         }
     }
 }

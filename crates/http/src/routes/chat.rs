@@ -83,6 +83,8 @@ pub struct ChatMetadata {
 /// The answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChatResponse {
+    /// The run of this turn (its events can be replayed by id).
+    pub run_id: String,
     /// Answer text.
     pub response: String,
     /// The conversation (new or continued).
@@ -103,9 +105,10 @@ pub(super) fn usage_body(usage: agents_domain::llm::TokenUsage) -> TokenUsageBod
     }
 }
 
-impl From<ChatReply> for ChatResponse {
-    fn from(reply: ChatReply) -> Self {
+impl ChatResponse {
+    fn new(run_id: agents_domain::RunId, reply: ChatReply) -> Self {
         ChatResponse {
+            run_id: run_id.to_string(),
             response: reply.response,
             conversation_id: reply.conversation_id.to_string(),
             agent_used: reply.agent_used,
@@ -157,7 +160,9 @@ async fn chat(
     while let Some(event) = run.next().await {
         metrics.observe(&event);
         match event {
-            ChatEvent::Done(reply) => return Ok(HttpResponse::Ok().json(ChatResponse::from(reply))),
+            ChatEvent::Done(reply) => {
+                return Ok(HttpResponse::Ok().json(ChatResponse::new(run.run_id, reply)));
+            }
             ChatEvent::Error(error) => return Err(error.into()),
             _ => {}
         }

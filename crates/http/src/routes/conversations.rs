@@ -105,6 +105,20 @@ pub struct ConversationBody {
     pub updated_at: OffsetDateTime,
     /// Agents.
     pub agent_context: AgentContextBody,
+    /// The run in flight, to reattach to; null when none.
+    pub active_run: Option<ActiveRunBody>,
+}
+
+/// A conversation's run in flight.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActiveRunBody {
+    /// The run: follow `/api/v1/chat/runs/{run_id}/events`.
+    pub run_id: String,
+    /// Always `running`.
+    #[schema(pattern = "^running$")]
+    pub status: String,
+    /// Id of its latest event (resume after it).
+    pub last_event_id: u64,
 }
 
 fn key(raw: &str) -> ApiResult<ConversationKey> {
@@ -183,7 +197,16 @@ async fn get_one(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let key = key(&path)?;
-    let (conversation, messages) = state.conversations.get(caller.scope, &key).await?;
+    let scope = caller.scope;
+    let (conversation, messages) = state.conversations.get(scope, &key).await?;
+    let active_run = match &state.runs {
+        Some(runs) => runs.active(scope, &key).await?.map(|run| ActiveRunBody {
+            run_id: run.run_id.to_string(),
+            status: "running".to_owned(),
+            last_event_id: run.last_event_id,
+        }),
+        None => None,
+    };
     Ok(HttpResponse::Ok().json(ConversationBody {
         conversation_id: conversation.key.to_string(),
         messages: messages
@@ -201,6 +224,7 @@ async fn get_one(
             active_agent: conversation.active_agent,
             handoff_count: conversation.handoff_count,
         },
+        active_run,
     }))
 }
 

@@ -69,6 +69,8 @@ fn error_name(error: &ChatError) -> &'static str {
         ChatError::LlmError { .. } | ChatError::MaxTurnsExceeded { .. } => "llm_error",
         ChatError::LlmTimeout => "llm_timeout",
         ChatError::ServiceUnavailable(_) => "service_unavailable",
+        ChatError::Cancelled => "cancelled",
+        ChatError::Interrupted => "interrupted",
         _ => "internal_error",
     }
 }

@@ -45,6 +45,14 @@ impl Settings {
                 fail(key, "expected a positive number of seconds")?;
             }
         }
+        for (key, value) in [
+            ("RUN_EVENTS_RETENTION", self.run_events_retention),
+            ("RUN_LEASE_SECONDS", self.run_lease_seconds),
+        ] {
+            if value == 0 {
+                fail(key, "expected a positive number of seconds")?;
+            }
+        }
         if self.max_body_bytes < 1024 {
             fail("MAX_BODY_BYTES", "expected at least 1024 bytes")?;
         }

@@ -11,6 +11,7 @@ use agents_application::api_keys::{ApiKeyService, KeyBudget};
 use agents_application::chat::{ChatRateLimits, ChatService, ChatSettings};
 use agents_application::conversations::ConversationService;
 use agents_application::health::HealthService;
+use agents_application::runs::RunService;
 use agents_application::runtime::{AgentRuntime, RuntimeSettings};
 use agents_application::tools::{
     CurrentTimeTool, MeteredTool, SearchConversationsTool, Tool, ToolRegistry, WebSearchTool,
@@ -25,6 +26,7 @@ use agents_http::ratelimit::{RateLimitPolicy, RateLimits};
 use agents_http::telemetry::CountedLimiter;
 use agents_http::{AppInfo, AppState, HttpSettings};
 
+use super::runs::RunLifecycle;
 use super::services::{
     agent_catalog, billing_service, billing_turn_guard, chat_model, limiter, trusted_proxies,
     web_search,
@@ -44,6 +46,10 @@ pub struct App {
     pub stores: Stores,
     /// `in-process` or `redis`, for the start-up log.
     pub limiter_name: &'static str,
+    /// `in-process` or `redis`: where run events and cancels travel.
+    pub run_bus_name: &'static str,
+    /// This process's runs (drained at shutdown).
+    pub runs: RunLifecycle,
 }
 
 impl App {
@@ -62,6 +68,7 @@ impl App {
             limiter: None,
             web_search: None,
             tools: Vec::new(),
+            runs_runtime: None,
         }
     }
 }
@@ -75,6 +82,7 @@ pub struct AppBuilder<'a> {
     limiter: Option<Arc<dyn RateLimiter>>,
     web_search: Option<Arc<dyn WebSearch>>,
     tools: Vec<Arc<dyn Tool>>,
+    runs_runtime: Option<tokio::runtime::Handle>,
 }
 
 impl AppBuilder<'_> {
@@ -111,6 +119,13 @@ impl AppBuilder<'_> {
     /// Registers one more tool agents may be configured with.
     pub fn tool(mut self, tool: Arc<dyn Tool>) -> Self {
         self.tools.push(tool);
+        self
+    }
+
+    /// Executes runs on `runtime` (one that outlives the HTTP workers)
+    /// instead of the runtime of the request that starts them.
+    pub fn runs_runtime(mut self, runtime: tokio::runtime::Handle) -> Self {
+        self.runs_runtime = Some(runtime);
         self
     }
 
@@ -175,6 +190,15 @@ impl AppBuilder<'_> {
                 ..ChatSettings::default()
             },
         );
+        let (tracking, runs, run_bus_name) = super::runs::tracking(
+            settings,
+            stores.runs.clone(),
+            clock.clone(),
+            self.runs_runtime,
+        )
+        .await?;
+        let chat = chat.with_runs(tracking.clone());
+        let run_service = RunService::new(tracking, stores.conversations.clone(), clock.clone());
         let billing = billing_service(settings, &stores, clock.clone()).await?;
         let chat = match &billing {
             Some(billing) => chat.with_turn_guard(billing_turn_guard(billing)),
@@ -221,6 +245,7 @@ impl AppBuilder<'_> {
             conversations: Arc::new(ConversationService::new(stores.conversations.clone())),
             stream_keep_alive: Duration::from_secs(15),
             billing,
+            runs: Some(Arc::new(run_service)),
         };
         let http = HttpSettings {
             max_body_bytes: settings.max_body_bytes,
@@ -240,12 +265,15 @@ impl AppBuilder<'_> {
                 },
             ),
             metrics: None,
+            handle_signals: true,
         };
         Ok(App {
             state,
             http,
             stores,
             limiter_name,
+            run_bus_name,
+            runs,
         })
     }
 }

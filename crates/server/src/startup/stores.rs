@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use agents_adapters::memory::{
     InMemoryAccountStore, InMemoryApiKeyStore, InMemoryBillingStore, InMemoryConversationStore,
-    InMemoryRefreshTokenStore,
+    InMemoryRefreshTokenStore, InMemoryRunStore,
 };
 use agents_adapters::sql::{PoolOptions, SqlDatabase, connect};
 use agents_domain::account::{AccountStore, RefreshTokenStore};
@@ -14,6 +14,7 @@ use agents_domain::api_key::ApiKeyStore;
 use agents_domain::billing::BillingStore;
 use agents_domain::conversation::ConversationStore;
 use agents_domain::health::HealthProbe;
+use agents_domain::run::RunStore;
 
 use super::StartupError;
 use crate::config::Settings;
@@ -32,6 +33,8 @@ pub struct Stores {
     pub billing: Arc<dyn BillingStore>,
     /// API keys and their monthly counters.
     pub api_keys: Arc<dyn ApiKeyStore>,
+    /// Run rows.
+    pub runs: Arc<dyn RunStore>,
     /// Readiness probe of the database (`None` in memory).
     pub probe: Option<Arc<dyn HealthProbe>>,
     /// For the start-up log line (never contains credentials).
@@ -53,6 +56,7 @@ impl Stores {
             accounts,
             refresh_tokens: Arc::new(InMemoryRefreshTokenStore::new()),
             billing: Arc::new(InMemoryBillingStore::new()),
+            runs: Arc::new(InMemoryRunStore::new()),
             probe: None,
             description: "in-memory".into(),
             database: None,
@@ -87,6 +91,7 @@ impl Stores {
             refresh_tokens: stores.refresh_tokens,
             billing: stores.billing,
             api_keys: stores.api_keys,
+            runs: stores.runs,
             probe: Some(stores.probe),
             description: database.backend_name().to_owned(),
             database: Some(database),

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::server::{self, Server, Store};
 use crate::stats::{Run, drive, ms, ms_signed, quantile, rate, row, sorted};
 
-mod streams;
+pub(crate) mod streams;
 
 pub use streams::{open_streams, stream};
 
@@ -31,7 +31,7 @@ pub struct Load {
     pub max_requests: u64,
 }
 
-fn env_for(fake: &FakeOpenAi) -> [(&'static str, String); 3] {
+pub(crate) fn env_for(fake: &FakeOpenAi) -> [(&'static str, String); 3] {
     [
         ("OPENAI_BASE_URL", fake.base_url.clone()),
         ("OPENAI_API_KEY", "sk-bench".to_owned()),
@@ -39,7 +39,7 @@ fn env_for(fake: &FakeOpenAi) -> [(&'static str, String); 3] {
     ]
 }
 
-fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+pub(crate) fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
@@ -193,7 +193,7 @@ fn message_id(message: &str) -> Option<u64> {
 }
 
 /// The model's time for each request of a run, by request id.
-fn model_time(served: Vec<Served>) -> HashMap<u64, Served> {
+pub(crate) fn model_time(served: Vec<Served>) -> HashMap<u64, Served> {
     served
         .into_iter()
         .filter_map(|s| message_id(&s.user_message).map(|id| (id, s)))

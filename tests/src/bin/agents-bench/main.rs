@@ -8,6 +8,7 @@
 mod db;
 mod http;
 mod keys;
+mod runs;
 mod server;
 mod stats;
 
@@ -92,6 +93,24 @@ enum Scenario {
         #[arg(long, default_value_t = 5)]
         pause_ms: u64,
     },
+    /// Streams as runs: first-delta and per-event latency, optionally with
+    /// a watcher reattached to each run, in process or through Redis.
+    Runs {
+        #[command(flatten)]
+        common: Common,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// The fake model's pause between chunks, in milliseconds.
+        #[arg(long, default_value_t = 5)]
+        pause_ms: u64,
+        /// Reattach a watcher to each run after its first event.
+        #[arg(long)]
+        watch: bool,
+        /// Run events and cancels through this Redis (`REDIS_URL`).
+        #[arg(long)]
+        redis: Option<String>,
+    },
     /// Many streams open at once: the server's resident memory.
     Streams {
         #[command(flatten)]
@@ -175,6 +194,23 @@ async fn main() -> ExitCode {
                 common.store,
                 common.load(concurrency),
                 Duration::from_millis(pause_ms),
+            )
+            .await
+        }
+        Scenario::Runs {
+            common,
+            concurrency,
+            pause_ms,
+            watch,
+            redis,
+        } => {
+            runs::runs(
+                &common.binary(),
+                common.store,
+                redis.as_deref(),
+                common.load(concurrency),
+                Duration::from_millis(pause_ms),
+                watch,
             )
             .await
         }

@@ -38,7 +38,7 @@ async fn read_sse(
     Err("stream ended without a terminal event".into())
 }
 
-async fn open_stream(
+pub(crate) async fn open_stream(
     http: &reqwest::Client,
     url: &str,
     token: &str,
