@@ -142,7 +142,7 @@ async fn get_run(
     security(("bearer" = [])),
     params(
         ("run_id" = String, Path, description = RUN_ID, format = Uuid),
-        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id"),
+        ("Last-Event-ID" = Option<String>, Header, nullable = false, pattern = r"^[0-9]{0,19}$", description = "Resume after this event id (a non-negative integer; empty means from the start)"),
         EventsQuery,
     ),
     responses(
