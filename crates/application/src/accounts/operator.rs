@@ -8,7 +8,7 @@ use agents_domain::account::{
 use agents_domain::{FieldError, StoreError, TenantId, UserId};
 
 use super::AccountService;
-use super::register::{RegisterError, RegisterInput, Registered, candidate_slug};
+use super::register::{RegisterError, RegisterInput, Registered, SLUG_ATTEMPTS, candidate_slug};
 
 /// Why an operator command failed; `Display` is the one line printed.
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +114,7 @@ impl AccountService {
         let personal_name =
             TenantName::parse(username.as_str()).map_err(|e| OperatorError::Invalid(vec![e]))?;
         let base = Slug::derive_base(username.as_str());
-        for attempt in 0..6 {
+        for attempt in 0..SLUG_ATTEMPTS {
             let Some(personal_slug) = candidate_slug(&base, attempt) else {
                 continue;
             };
@@ -185,7 +185,7 @@ impl AccountService {
             return Slug::parse(&wanted).map_err(|e| OperatorError::Invalid(vec![e]));
         }
         let base = Slug::derive_base(name);
-        for attempt in 0..6 {
+        for attempt in 0..SLUG_ATTEMPTS {
             if let Some(candidate) = candidate_slug(&base, attempt)
                 && !self
                     .store

@@ -81,7 +81,7 @@ pub enum RegisterError {
 
 /// Attempts at a free slug before giving up (random suffixes make a clash
 /// after the first retry vanishingly rare).
-const SLUG_ATTEMPTS: usize = 6;
+pub(super) const SLUG_ATTEMPTS: usize = 6;
 
 impl AccountService {
     /// Registers a user with a personal tenant they own.

@@ -205,15 +205,15 @@ impl AppBuilder<'_> {
             None => chat,
         }
         .with_key_budget(KeyBudget::new(stores.api_keys.clone(), clock.clone()));
-        let chat = chat.with_rate_limit(
-            CountedLimiter::wrap(limiter.clone()),
-            chat_rate_limits(settings),
-        );
+        // Limits checked below HTTP fail open; the wrapper still counts
+        // the limiter's failures in the metrics.
+        let counted_limiter = CountedLimiter::wrap(limiter.clone());
+        let chat = chat.with_rate_limit(counted_limiter.clone(), chat_rate_limits(settings));
         // Keys' rate limits count in the same limiter as every other budget.
         let api_keys = ApiKeyService::new(
             stores.api_keys.clone(),
             Arc::new(Sha256KeyMaterial),
-            limiter.clone(),
+            counted_limiter,
             clock.clone(),
         );
         let accounts = AccountService::new(
